@@ -1,0 +1,1 @@
+"""Corpora: manifests, per-corpus recipes and speaker-independent splits."""

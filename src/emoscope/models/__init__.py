@@ -1,0 +1,1 @@
+"""Emotion models: the protocol and registry (base), and the backends."""
