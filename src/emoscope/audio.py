@@ -135,8 +135,12 @@ def _read_av(path: Path, start: float | None, end: float | None) -> tuple[np.nda
 
     chunks: list[np.ndarray] = []
     with av.open(str(path)) as container:
+        if not container.streams.audio:
+            raise AudioError(f"{path}: has no audio stream (is it a video, an image or text?).")
         stream = container.streams.audio[0]
-        rate, channels = int(stream.rate), int(stream.channels)
+        rate, channels = int(stream.rate or 0), int(stream.channels or 0)
+        if rate <= 0 or channels <= 0:
+            raise AudioError(f"{path}: not a readable audio file (no sample rate or channels).")
         resampler = av.AudioResampler(format="flt", layout="mono" if channels == 1 else None)
         for frame in container.decode(stream):
             for out in resampler.resample(frame):
@@ -146,6 +150,43 @@ def _read_av(path: Path, start: float | None, end: float | None) -> tuple[np.nda
     first = int(round((start or 0.0) * rate))
     last = len(data) if end is None else int(round(end * rate))
     return data[first:last], rate, channels
+
+
+def _wav_declared_seconds(path: Path) -> float | None:
+    """Return the duration a RIFF/WAVE header declares, or None if it is not a plain WAV."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = None
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"fmt ":
+                fmt = fh.read(size)
+                byte_rate = int.from_bytes(fmt[8:12], "little")
+                fh.seek(size % 2, 1)
+            elif cid == b"data":
+                return size / byte_rate if byte_rate else None
+            else:
+                fh.seek(size + size % 2, 1)
+
+
+def _check_complete(path: Path, decoded_s: float) -> None:
+    """Refuse a file whose header promises more audio than could be decoded (truncated)."""
+    declared = _wav_declared_seconds(path)
+    if declared is None:
+        try:
+            declared = float(sf.info(str(path)).duration)
+        except (sf.LibsndfileError, RuntimeError):
+            return
+    if declared > 0 and decoded_s < declared - max(0.1, 0.02 * declared):
+        raise AudioError(
+            f"{path}: the file is truncated or corrupt: its header declares {declared:.2f} s "
+            f"but only {decoded_s:.2f} s could be decoded. Re-export or re-copy the file."
+        )
 
 
 def load_audio(
@@ -188,8 +229,12 @@ def load_audio(
                 f"{path}: not a readable audio file ({detail}). "
                 "Supported: wav, flac, ogg/opus, mp3, m4a/aac and other FFmpeg formats."
             ) from exc
+    if start is None and end is None:
+        _check_complete(path, data.shape[0] / rate)
     if data.shape[0] == 0:
-        raise AudioError(f"{path}: contains no audio samples (zero-length audio).")
+        raise AudioError(
+            f"{path}: contains no audio samples (zero-length audio, or a truncated file)."
+        )
     if not np.isfinite(data).all():
         raise AudioError(f"{path}: contains invalid (NaN or infinite) samples.")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
@@ -249,7 +294,9 @@ def iter_chunks(
     if len(buffer):
         yield offset / sample_rate, buffer
     elif offset == 0:
-        raise AudioError(f"{path}: contains no audio samples (zero-length audio).")
+        raise AudioError(
+            f"{path}: contains no audio samples (zero-length audio, or a truncated file)."
+        )
 
 
 def sha256_file(path: Path) -> str:

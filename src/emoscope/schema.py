@@ -62,7 +62,7 @@ def validate_document(data: dict[str, Any], *, source: str = "document") -> Pred
         SchemaError: With the first violation, its JSON path and the rule broken.
     """
     validator = jsonschema.Draft202012Validator(load_schema())
-    error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.path))), None)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         path = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise SchemaError(
