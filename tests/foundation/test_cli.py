@@ -87,3 +87,12 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     out = run("--debug", "analyze", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "o"))
     assert out.returncode == 1
     assert "no such file" in out.stderr
+
+
+def test_models_lists_every_registered_backend() -> None:
+    from emoscope.models.base import available_models
+
+    out = run("models")
+    assert out.returncode == 0
+    for name in available_models():
+        assert name in out.stdout
