@@ -13,7 +13,7 @@ Examples:
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.sqlite"
     >>> with RunStore(path) as store:
-    ...     store.bind_config({"model": "m"})
+    ...     digest = store.bind_config({"model": "m"})
     ...     store.add_batch([Row(id="u1", labels=("a", "b"), probabilities=(0.2, 0.8))])
     ...     store.add_batch([Row(id="u2", error="AudioError: unreadable")])
     ...     sorted(store.done_ids()), store.count(), store.count(errors=True)
