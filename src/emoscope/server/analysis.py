@@ -1,0 +1,73 @@
+"""The work of one job, run inside a worker process: analyse, apply privacy, validate.
+
+It returns plain data (never raises for a user's input), so nothing unusual has to cross the
+process boundary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import logging
+import traceback
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def privacy_available() -> bool:
+    """Whether :func:`emoscope.privacy.apply_privacy` exists in this installation."""
+    return importlib.util.find_spec("emoscope.privacy") is not None
+
+
+def build_config(options: dict[str, Any]) -> Any:
+    """Return the :class:`~emoscope.pipeline.AnalyzeConfig` for a job's options.
+
+    Options that are fields of ``AnalyzeConfig`` are set there; the others (``speakers`` or
+    ``language`` on a version of the pipeline without them) go into its ``extra`` mapping.
+    """
+    from emoscope.pipeline import AnalyzeConfig
+
+    names = {f.name for f in dataclasses.fields(AnalyzeConfig)}
+    wanted = {k: v for k, v in options.items() if k != "keep_upload" and v is not None}
+    known = {k: v for k, v in wanted.items() if k in names}
+    extra = {k: v for k, v in wanted.items() if k not in names and k != "model"}
+    if extra and "extra" in names:
+        known["extra"] = extra
+    return AnalyzeConfig(**known)
+
+
+def run_analysis(upload: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Analyse one stored upload and return ``{"document": ...}`` or ``{"error": {...}}``.
+
+    Args:
+        upload: Path of the stored upload.
+        options: The job's :class:`~emoscope.server.jobs.JobOptions` as a dict.
+    """
+    from emoscope.errors import EmoscopeError
+    from emoscope.pipeline import analyze
+    from emoscope.schema import validate_document
+
+    try:
+        doc = analyze(Path(upload), build_config(options))
+        if options.get("redact") or options.get("no_transcript"):
+            from emoscope.privacy import apply_privacy
+
+            redact, no_transcript = bool(options.get("redact")), bool(options.get("no_transcript"))
+            doc = apply_privacy(doc, redact=redact, no_transcript=no_transcript)
+        data = doc.to_json_dict()
+        validate_document(data, source="the analysis result")
+        return {"document": data}
+    except EmoscopeError as exc:
+        message = str(exc).replace(str(upload), "the upload")
+        return {"error": {"code": "analysis_failed", "message": message}}
+    except Exception as exc:  # a bug: keep the service up, report it, log the traceback
+        log.error("analysis crashed:\n%s", traceback.format_exc())
+        return {
+            "error": {
+                "code": "internal_error",
+                "message": f"The analysis failed with an internal error ({type(exc).__name__}: "
+                f"{exc}). Please report it with the server log.",
+            }
+        }
