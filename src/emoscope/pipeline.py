@@ -1,32 +1,116 @@
-"""analyze(recording) -> PredictionDocument: decode, then (as they land) frontend, model, explain.
+"""analyze(recording) -> PredictionDocument: VAD, segmentation, ASR, checks, speakers, model.
+
+The recording is read twice as a stream of 30 s chunks (:func:`emoscope.audio.iter_chunks`), so
+memory does not grow with its length:
+
+1. voice activity detection over the whole recording (one float per 32 ms), then segments:
+   speech regions merged across short pauses, cut at pauses to ``min_segment_s``-``max_segment_s``
+   (or the cues of a timed transcript);
+2. segments grouped into <= 28 s windows; for each window in turn: speech recognition with word
+   timestamps, the user's transcript aligned and checked, quality figures and flags, speaker
+   embeddings, and the emotion model's predictions. Only the current window's audio is held.
+
+Models are loaded once per process (:func:`emoscope.frontend.loaders.shared_cache`).
 
 Examples:
     >>> import numpy as np, soundfile as sf, tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "quiet.wav"
     >>> sf.write(p, np.zeros(16000, dtype=np.float32), 16000)
-    >>> doc = analyze(p)
-    >>> doc.recording.duration_s, doc.segments
-    (1.0, [])
+    >>> doc = analyze(p, AnalyzeConfig(model=None))
+    >>> doc.recording.duration_s, doc.segments, doc.summary.notes[0][:15]
+    (1.0, [], 'No speech found')
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from emoscope import __version__
-from emoscope.audio import audio_info, load_audio, sha256_file
-from emoscope.types import PredictionDocument, Provenance, RecordingInfo, Summary
+from emoscope.audio import TARGET_SAMPLE_RATE, audio_info, iter_chunks, sha256_file
+from emoscope.errors import UnknownNameError, UsageError
+from emoscope.frontend.asr import AsrWindow
+from emoscope.frontend.checks import CheckOptions, check_alignment
+from emoscope.frontend.loaders import ModelCache, shared_cache
+from emoscope.frontend.quality import QualityLimits, measure_quality, quality_flags
+from emoscope.frontend.segmentation import SegmentBounds, group_windows, merge_regions
+from emoscope.frontend.speakers import cluster_speakers, parse_speakers
+from emoscope.frontend.transcript import GivenTranscript, TextAligner, read_transcript
+from emoscope.frontend.vad import SpeechRegion
+from emoscope.types import (
+    SEGMENT_FLAGS,
+    Change,
+    EmotionScores,
+    ModelInfo,
+    PredictionDocument,
+    Provenance,
+    RecordingInfo,
+    Segment,
+    Summary,
+    Utterance,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float, float], None]
+"""``progress(stage, done_s, total_s)``: called as the recording is processed."""
+
+CONTEXT_TURNS = 3
+"""How many preceding segment texts a model sees as context."""
 
 
 @dataclass(frozen=True)
 class AnalyzeConfig:
-    """Options of :func:`analyze` (the CLI's ``analyze`` flags)."""
+    """Options of :func:`analyze` (the CLI's ``analyze`` flags).
+
+    Args:
+        model: Emotion model name or folder; ``None`` for no predictions. ``"default"`` runs
+            without predictions (and says so) while no default model is installed.
+        asr_model: faster-whisper model name or CTranslate2 folder; ``None``: bundled tiny.en.
+        language: Language code for a multilingual ASR model (``None``: detect).
+        transcript: A transcript file (.txt, .srt, .vtt, .json) to use and check.
+        speakers: ``None`` (no attribution), a count, or ``"auto"``.
+        min_segment_s: Segments shorter than this are flagged ``too_short``.
+        max_segment_s: Longer speech is cut at its longest pause.
+        merge_gap_s: Pauses shorter than this do not end a segment.
+        beam_size: ASR beam size (1: greedy, fastest).
+        min_confidence: Emotion confidence below this flags ``low_confidence``.
+        max_wer: Word error rate above this flags ``mismatch``.
+        chunk_s: Seconds of audio decoded at a time.
+        redact: Replace identifiers in transcripts (:func:`emoscope.privacy.apply_privacy`).
+        no_transcript: Leave transcripts and words out of the document.
+        extra: Free-form settings recorded in the provenance.
+    """
 
     model: str | None = "default"
+    asr_model: str | None = None
+    language: str | None = None
+    transcript: str | None = None
+    speakers: int | str | None = None
+    min_segment_s: float = 1.0
+    max_segment_s: float = 15.0
+    merge_gap_s: float = 0.6
+    beam_size: int = 1
+    min_confidence: float = 0.4
+    max_wer: float = 0.5
+    chunk_s: float = 30.0
+    redact: bool = False
+    no_transcript: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the options as JSON-ready data (a transcript path only by its file name)."""
+        data = dataclasses.asdict(self)
+        if self.transcript is not None:
+            data["transcript"] = Path(self.transcript).name
+        return data
 
 
 def utc_now() -> str:
@@ -34,35 +118,460 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def analyze(path: Path, config: AnalyzeConfig | None = None) -> PredictionDocument:
+class _AudioCursor:
+    """Hands out stretches of a chunk stream in increasing time order, forgetting what is past."""
+
+    def __init__(self, chunks: Iterator[tuple[float, np.ndarray]]) -> None:
+        self._chunks = chunks
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._first = 0  # sample index of the buffer's first sample
+
+    def read(self, start: float, end: float) -> np.ndarray:
+        first = int(round(start * TARGET_SAMPLE_RATE))
+        last = int(round(end * TARGET_SAMPLE_RATE))
+        drop = min(max(0, first - self._first), len(self._buffer))
+        self._buffer = self._buffer[drop:]
+        self._first += drop
+        while self._first + len(self._buffer) < last:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                break
+            chunk = nxt[1]
+            if self._first + len(self._buffer) + len(chunk) <= first:
+                self._first += len(self._buffer) + len(chunk)
+                self._buffer = np.zeros(0, dtype=np.float32)
+                continue
+            self._buffer = np.concatenate([self._buffer, chunk])
+        if first > self._first:
+            self._buffer = self._buffer[first - self._first :]
+            self._first = first
+        return self._buffer[first - self._first : last - self._first].copy()
+
+
+def _nearest(times: Sequence[float], spans: Sequence[SpeechRegion]) -> list[int]:
+    """Index of the span that holds (or is nearest to) each time."""
+    out = []
+    for t in times:
+        dist = [
+            0.0 if s.start <= t < s.end else min(abs(t - s.start), abs(t - s.end)) for s in spans
+        ]
+        out.append(int(np.argmin(dist)))
+    return out
+
+
+def _ordered_flags(flags: set[str]) -> list[str]:
+    return [f for f in SEGMENT_FLAGS if f in flags]
+
+
+@dataclass
+class _Predictor:
+    """The emotion model and what the document says about it."""
+
+    model: Any
+    info: ModelInfo
+
+    def predict(
+        self, batch: list[Utterance]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], str | None]:
+        from emoscope.models.base import check_proba
+
+        try:
+            proba = check_proba(self.model, self.model.predict_proba(batch), len(batch))
+            modalities: dict[str, np.ndarray] = {}
+            if hasattr(self.model, "predict_modalities"):
+                for name, values in self.model.predict_modalities(batch).items():
+                    modalities[name] = np.asarray(values, dtype=np.float64)
+            return proba, modalities, None
+        except Exception as exc:  # a backend failing on one window must not end the recording
+            log.warning("emotion model failed: %s", exc, exc_info=True)
+            return np.zeros((0, 0)), {}, f"{type(exc).__name__}: {exc}"
+
+
+def _load_predictor(spec: str | None, cache: ModelCache, notes: list[str]) -> _Predictor | None:
+    if spec is None:
+        notes.append("Emotion prediction was switched off (no --model): segments have no labels.")
+        return None
+    try:
+        model = cache.emotion_model(spec)
+    except UnknownNameError as exc:
+        if spec != "default":
+            raise UsageError(f"--model {spec}: {exc}") from None
+        notes.append(
+            "No emotion predictions: the default model is not installed in this version, so "
+            "segments have no emotion labels (use --model to choose another model)."
+        )
+        log.warning(notes[-1])
+        return None
+    info = getattr(model, "model_info", None)
+    if callable(info):
+        model_info = info()
+    else:
+        card = getattr(model, "card", None)
+        model_info = ModelInfo(
+            name=str(getattr(model, "name", spec)),
+            version=str(getattr(model, "version", __version__)),
+            backend=str(getattr(model, "backend", type(model).__name__)),
+            labels=list(model.labels),
+            modalities=sorted(model.modalities),
+            card=card if isinstance(card, dict) else None,
+        )
+    return _Predictor(model, model_info)
+
+
+def _segments_of(
+    transcript: GivenTranscript | None,
+    activity: Any,
+    bounds: SegmentBounds,
+    duration: float,
+    notes: list[str],
+) -> tuple[list[SpeechRegion], list[str | None], list[str | None]]:
+    """Return the segments, the given text of each (timed transcripts) and their speakers."""
+    if transcript is not None and transcript.timed:
+        spans, texts, speakers, dropped = [], [], [], 0
+        for cue in transcript.cues:
+            end = min(cue.end, duration)
+            if end - cue.start < 0.05:
+                dropped += 1
+                continue
+            spans.append(SpeechRegion(cue.start, end))
+            texts.append(cue.text)
+            speakers.append(cue.speaker)
+        if dropped:
+            notes.append(
+                f"{dropped} cue(s) of the transcript start after the recording ends and were "
+                "left out."
+            )
+        return spans, texts, speakers
+    regions = activity.regions(max_speech_s=bounds.max_s)
+    spans = merge_regions(regions, bounds=bounds)
+    return spans, [None] * len(spans), [None] * len(spans)
+
+
+def analyze(
+    path: Path,
+    config: AnalyzeConfig | None = None,
+    *,
+    progress: Progress | None = None,
+    cache: ModelCache | None = None,
+) -> PredictionDocument:
     """Analyse one recording and return its prediction document.
 
     Args:
         path: An audio file in any supported format.
         config: Options; defaults to :class:`AnalyzeConfig`.
+        progress: Called with ``(stage, seconds done, seconds in all)`` as work goes on.
+        cache: Where models are kept between calls (default: one per process).
+
+    Returns:
+        The validated ``emoscope.prediction/1`` document.
 
     Raises:
         AudioError: If the file cannot be decoded.
+        UsageError: For options that cannot work (an unknown --model, a bad transcript...).
     """
     config = config or AnalyzeConfig()
+    cache = cache or shared_cache()
     path = Path(path)
-    audio_info(path)
-    audio = load_audio(path)
+    report = progress or (lambda stage, done, total: None)
+    bounds = SegmentBounds(
+        min_s=config.min_segment_s, max_s=config.max_segment_s, merge_gap_s=config.merge_gap_s
+    )
+    n_speakers = parse_speakers(config.speakers)
+    transcript = read_transcript(Path(config.transcript)) if config.transcript else None
+    notes: list[str] = []
+    info = audio_info(path)
+    predictor = _load_predictor(config.model, cache, notes)
+
+    # pass 1: voice activity over the whole recording
+    activity = cache.vad().run(chunk for _, chunk in iter_chunks(path, chunk_s=config.chunk_s))
+    duration = round(activity.duration_s, 3)
+    report("vad", duration, duration)
     digest = sha256_file(path)
     recording = RecordingInfo(
         id=f"rec-{digest[:12]}",
-        duration_s=round(audio.duration_s, 3),
-        sample_rate=audio.sample_rate,
-        original_sample_rate=audio.original_sample_rate,
-        channels=audio.channels,
+        duration_s=duration,
+        sample_rate=TARGET_SAMPLE_RATE,
+        original_sample_rate=info.sample_rate,
+        channels=info.channels,
         sha256=digest,
     )
-    summary = Summary(
-        n_segments=0,
-        speech_s=0.0,
-        notes=["Segmentation and emotion prediction are not available in this version."],
+    spans, given_texts, given_speakers = _segments_of(transcript, activity, bounds, duration, notes)
+    segments: list[Segment] = []
+    embeddings: list[np.ndarray] = []
+    if spans:
+        segments, embeddings = _second_pass(
+            path,
+            config,
+            cache,
+            activity,
+            spans,
+            given_texts,
+            given_speakers,
+            transcript,
+            predictor,
+            n_speakers,
+            notes,
+            lambda done: report("segments", done, duration),
+        )
+    else:
+        notes.insert(
+            0,
+            f"No speech found: voice activity detection found no speech in the {duration:.1f} s "
+            "of this recording (silence, music or noise), so there are no segments.",
+        )
+    if n_speakers != 0 and segments:
+        names = cluster_speakers(np.stack(embeddings), n_speakers=n_speakers)
+        segments = [
+            s.model_copy(update={"speaker": n}) for s, n in zip(segments, names, strict=True)
+        ]
+        notes.append(
+            f"Speakers: {len(set(names))} pseudonymous speaker(s) told apart by voice "
+            f"({'chosen automatically' if n_speakers is None else 'as asked'})."
+        )
+    doc = PredictionDocument(
+        recording=recording,
+        model=predictor.info if predictor else None,
+        segments=segments,
+        summary=summarise(segments, notes=notes),
+        provenance=Provenance(
+            emoscope_version=__version__,
+            created=utc_now(),
+            config={**config.to_dict(), "asr_model": config.asr_model or "tiny.en"},
+        ),
     )
-    provenance = Provenance(
-        emoscope_version=__version__, created=utc_now(), config={"model": config.model}
+    if config.redact or config.no_transcript:
+        from emoscope.privacy import apply_privacy
+
+        doc = apply_privacy(doc, redact=config.redact, no_transcript=config.no_transcript)
+    return doc
+
+
+def _second_pass(
+    path: Path,
+    config: AnalyzeConfig,
+    cache: ModelCache,
+    activity: Any,
+    spans: list[SpeechRegion],
+    given_texts: list[str | None],
+    given_speakers: list[str | None],
+    transcript: GivenTranscript | None,
+    predictor: _Predictor | None,
+    n_speakers: int | None,
+    notes: list[str],
+    report: Callable[[float], None],
+) -> tuple[list[Segment], list[np.ndarray]]:
+    """Recognise, check, measure and predict window by window; return segments and embeddings."""
+    asr = cache.asr(config.asr_model, language=config.language, beam_size=config.beam_size)
+    encoder = cache.speaker_encoder() if n_speakers != 0 else None
+    aligner = TextAligner(transcript.text) if transcript and not transcript.timed else None
+    check_options = CheckOptions(max_wer=config.max_wer)
+    limits = QualityLimits(min_duration_s=config.min_segment_s)
+    index = {id(s): i for i, s in enumerate(spans)}
+    cursor = _AudioCursor(iter_chunks(path, chunk_s=config.chunk_s))
+    windows = group_windows(spans)
+    segments: list[Segment] = []
+    embeddings: list[np.ndarray] = []
+    history: list[str] = []
+    failures: list[str] = []
+    for w_i, window in enumerate(windows):
+        audio = cursor.read(window.start, window.end)
+        heard = asr.transcribe(audio, offset=window.start)
+        seg_words: list[list] = [[] for _ in window.segments]
+        for word, k in zip(
+            heard.words,
+            _nearest([(w.start + w.end) / 2 for w in heard.words], window.segments),
+            strict=True,
+        ):
+            seg_words[k].append(word)
+        given = [given_texts[index[id(s)]] for s in window.segments]
+        if aligner is not None:
+            placed = aligner.align(heard.words, last=w_i == len(windows) - 1)
+            parts: list[list[str]] = [[] for _ in window.segments]
+            for (word, _), k in zip(
+                placed, _nearest([t for _, t in placed], window.segments), strict=True
+            ):
+                parts[k].append(word)
+            given = [" ".join(p) for p in parts]
+        batch: list[Utterance] = []
+        drafts: list[dict[str, Any]] = []
+        for k, span in enumerate(window.segments):
+            samples = audio[
+                int(round((span.start - window.start) * TARGET_SAMPLE_RATE)) : int(
+                    round((span.end - window.start) * TARGET_SAMPLE_RATE)
+                )
+            ]
+            words = seg_words[k]
+            heard_text = " ".join(w.word for w in words)
+            wer = rate = None
+            if transcript is not None:
+                check = check_alignment(
+                    given[k] or "", heard_text, duration_s=span.duration, options=check_options
+                )
+                alignment, wer, rate = check.status, check.wer, check.speech_rate_wps
+                text = given[k] or None
+                if check.reasons:
+                    log.info("segment at %.1f s: %s", span.start, "; ".join(check.reasons))
+            else:
+                alignment = "asr_only" if words else "none"
+                text = heard_text or None
+            quality = measure_quality(
+                samples,
+                speech_ratio=activity.speech_ratio(span.start, span.end),
+                words=words,
+                alignment=alignment,
+                wer=wer,
+                speech_rate_wps=rate,
+            )
+            flags = set(
+                quality_flags(quality, duration_s=span.duration, n_words=len(words), limits=limits)
+            )
+            if text:
+                flags.discard("no_transcript")
+            seg_id = f"seg-{len(segments) + len(drafts) + 1:04d}"
+            drafts.append(
+                {
+                    "id": seg_id,
+                    "start": round(span.start, 3),
+                    "end": round(span.end, 3),
+                    "speaker": given_speakers[index[id(span)]],
+                    "transcript": text,
+                    "words": words,
+                    "quality": quality,
+                    "flags": flags,
+                }
+            )
+            if encoder is not None:
+                embeddings.append(encoder.embed(samples))
+            if predictor is not None:
+                speaker = drafts[-1]["speaker"]
+                batch.append(
+                    _utterance(seg_id, samples, text, speaker, history, heard, span, asr.name)
+                )
+            if text:
+                history.append(text)
+                del history[:-CONTEXT_TURNS]
+        if predictor is not None and batch:
+            _predict_into(predictor, batch, drafts, config.min_confidence, failures)
+        for draft in drafts:
+            flags = _ordered_flags(draft.pop("flags"))
+            segments.append(Segment(**draft, flags=flags))
+        report(window.end)
+    if aligner is not None and aligner.remaining:
+        notes.append(f"{aligner.remaining} word(s) of the transcript were never placed.")
+    if failures:
+        notes.append(
+            f"The emotion model failed on {len(failures)} window(s); those segments are flagged "
+            f"'error' and have no labels. First failure: {failures[0]}"
+        )
+    return segments, embeddings
+
+
+def _utterance(
+    seg_id: str,
+    samples: np.ndarray,
+    text: str | None,
+    speaker: str | None,
+    history: list[str],
+    heard: AsrWindow,
+    span: SpeechRegion,
+    asr_name: str,
+) -> Utterance:
+    extra: dict[str, Any] = {"asr_model": asr_name}
+    frames = heard.encoder_frames(span.start, span.end)
+    if frames is not None:
+        extra["whisper_encoder_frames"] = frames
+    return Utterance(
+        id=seg_id,
+        waveform=samples,
+        transcript=text,
+        speaker=speaker,
+        context=tuple(history[-CONTEXT_TURNS:]),
+        extra=extra,
     )
-    return PredictionDocument(recording=recording, summary=summary, provenance=provenance)
+
+
+def _predict_into(
+    predictor: _Predictor,
+    batch: list[Utterance],
+    drafts: list[dict[str, Any]],
+    min_confidence: float,
+    failures: list[str],
+) -> None:
+    proba, modalities, error = predictor.predict(batch)
+    labels = predictor.info.labels
+    model_modalities = set(predictor.info.modalities)
+    for i, draft in enumerate(drafts):
+        if error is not None:
+            draft["flags"].add("error")
+            continue
+        scores = EmotionScores.from_probabilities(dict(zip(labels, proba[i].tolist(), strict=True)))
+        draft["emotion"] = scores
+        draft["modalities"] = {
+            name: dict(zip(labels, [round(float(p), 6) for p in values[i]], strict=True))
+            for name, values in modalities.items()
+        }
+        if scores.confidence < min_confidence:
+            draft["flags"].add("low_confidence")
+        used = model_modalities & ({"audio", "text"} if batch[i].has_text else {"audio"})
+        if used == {"audio"}:
+            draft["flags"].add("audio_only")
+        elif used == {"text"}:
+            draft["flags"].add("text_only")
+    if error is not None:
+        failures.append(error)
+
+
+def summarise(segments: Sequence[Segment], *, notes: Sequence[str] = ()) -> Summary:
+    """Return the recording-level summary of ``segments``.
+
+    The distribution is the duration-weighted mean of the segments' probabilities; a change is
+    recorded when one speaker's label differs from that speaker's previous segment.
+
+    Examples:
+        >>> from emoscope.types import EmotionScores, Segment
+        >>> def seg(i, s, e, p):
+        ...     return Segment(id=f"s{i}", start=s, end=e,
+        ...                    emotion=EmotionScores.from_probabilities({"sad": p, "happy": 1 - p}))
+        >>> s = summarise([seg(1, 0, 3, 0.9), seg(2, 3, 4, 0.1)])
+        >>> s.dominant, round(s.distribution["sad"], 2), [(c.time, c.to_label) for c in s.changes]
+        ('sad', 0.7, [(3.0, 'happy')])
+    """
+    totals: dict[str, float] = {}
+    weight = 0.0
+    last: dict[str | None, str] = {}
+    changes = []
+    for seg in segments:
+        if seg.emotion is None:
+            continue
+        for label, p in seg.emotion.probabilities.items():
+            totals[label] = totals.get(label, 0.0) + p * seg.duration
+        weight += seg.duration
+        previous = last.get(seg.speaker)
+        if previous is not None and previous != seg.emotion.label:
+            changes.append(
+                Change(
+                    time=seg.start,
+                    speaker=seg.speaker,
+                    from_label=previous,
+                    to_label=seg.emotion.label,
+                )
+            )
+        last[seg.speaker] = seg.emotion.label
+    distribution = {k: round(v / weight, 6) for k, v in totals.items()} if weight else {}
+    mismatched = sum("mismatch" in s.flags for s in segments)
+    notes = list(notes)
+    if mismatched:
+        notes.append(
+            f"{mismatched} of {len(segments)} segment(s) are flagged 'mismatch': the given "
+            "transcript does not match what was heard there (see each segment's quality.wer and "
+            "speech_rate_wps); check the transcript before trusting their text."
+        )
+    return Summary(
+        n_segments=len(segments),
+        speech_s=round(sum(s.duration for s in segments), 3),
+        distribution=distribution,
+        dominant=max(distribution, key=distribution.__getitem__) if distribution else None,
+        changes=changes,
+        mismatched_segments=mismatched,
+        notes=notes,
+    )
