@@ -318,6 +318,8 @@ def _predict_batch(model: Any, batch: Sequence[Utterance]) -> list[Row]:
     start = time.perf_counter()
     try:
         proba = check_proba(model, model.predict_proba(batch), len(batch))
+    except UsageError:  # the model cannot run at all (not fitted, wrong modality): stop
+        raise
     except Exception:  # noqa: BLE001  (find the failing utterance(s) one by one below)
         rows = []
         for u in batch:
@@ -327,6 +329,8 @@ def _predict_batch(model: Any, batch: Sequence[Utterance]) -> list[Row]:
                 rows.append(
                     Row(u.id, tuple(model.labels), tuple(p), seconds=time.perf_counter() - t0)
                 )
+            except UsageError:
+                raise
             except Exception as exc:  # noqa: BLE001  (a bad utterance must not stop the run)
                 rows.append(Row(u.id, error=f"{type(exc).__name__}: {exc}"))
         return rows
@@ -393,7 +397,7 @@ def evaluate(
     predict_s = 0.0
     store_s = 0.0
     with RunStore(run_dir / STORE_FILE) as store:
-        store.bind_config(key)
+        store.check_config(key)  # refuse another run's folder before loading any model
         done = store.done_ids()
         total = len(test)
         if progress:
@@ -402,6 +406,7 @@ def evaluate(
         label_maps: dict[str, LabelMap] = {}
         for task in tasks:
             model = _build_model(config, task, run_dir)
+            store.bind_config(key)  # only once a model could be built
             records.append({"task": task.name, **model_record(model, config.model)})
             label_maps[task.name] = LabelMap.build(model.labels)
             training = training_data_of(model, config.adapter)

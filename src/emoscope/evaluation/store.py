@@ -109,6 +109,30 @@ class RunStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def check_config(self, config: Mapping[str, Any]) -> bool:
+        """Check ``config`` against the stored one without writing anything.
+
+        Returns:
+            Whether the store is already bound to ``config`` (``False``: not bound yet).
+
+        Raises:
+            UsageError: If the store holds a run with another config; the message names the
+                keys that differ and the fix.
+        """
+        stored = self.get_meta("config_hash")
+        if stored is None:
+            return False
+        if stored != config_hash(config):
+            old = json.loads(self.get_meta("config") or "{}")
+            new = json.loads(json.dumps(config, default=str))
+            differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise UsageError(
+                f"{self.path} holds a run with another configuration (differs in: "
+                f"{', '.join(differ) or 'unknown'}). Resuming needs the same arguments; give "
+                "another -o RUN_DIR for a new run, or --overwrite to start this one again."
+            )
+        return True
+
     def bind_config(self, config: Mapping[str, Any]) -> str:
         """Tie the store to ``config`` (first call) or check that it is the same config.
 
@@ -116,12 +140,11 @@ class RunStore:
             The config hash.
 
         Raises:
-            UsageError: If the store holds a run with another config; the message names the
-                keys that differ and the fix.
+            UsageError: If the store holds a run with another config (see
+                :meth:`check_config`).
         """
         digest = config_hash(config)
-        stored = self.get_meta("config_hash")
-        if stored is None:
+        if not self.check_config(config):
             with self._transaction():
                 self._db.executemany(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -132,16 +155,6 @@ class RunStore:
                         ("created", str(time.time())),
                     ],
                 )
-            return digest
-        if stored != digest:
-            old = json.loads(self.get_meta("config") or "{}")
-            new = json.loads(json.dumps(config, default=str))
-            differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            raise UsageError(
-                f"{self.path} holds a run with another configuration (differs in: "
-                f"{', '.join(differ) or 'unknown'}). Resuming needs the same arguments; give "
-                "another -o RUN_DIR for a new run, or --overwrite to start this one again."
-            )
         return digest
 
     # -- predictions -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Classic baselines: eGeMAPS functionals with a logistic regression (``egemaps-logreg``).
+"""Classic baselines: eGeMAPS + logistic regression (``egemaps-logreg``) and ``chance``.
 
 The eGeMAPS baseline is the one speech-emotion papers quote (Eyben et al., 2016): the 88
 eGeMAPSv02 functionals of openSMILE per utterance, standardised, and a multinomial logistic
@@ -225,4 +225,37 @@ def _from_path(directory: Path) -> EgemapsLogRegConfig | None:
     return EgemapsLogRegConfig(path=str(directory), **known)
 
 
+@dataclass
+class ChanceConfig(ModelConfig):
+    """Config of the chance baseline (no options)."""
+
+
+class Chance:
+    """The chance floor: uniform probabilities over the canonical labels, whatever the input.
+
+    Its predicted label is always the first canonical label (``neutral``), so its UA is
+    ``1 / K`` on K classes: the floor that a compare table should show. Not trainable.
+
+    Examples:
+        >>> Chance().predict_proba([Utterance(id="u")]).round(3).tolist()
+        [[0.143, 0.143, 0.143, 0.143, 0.143, 0.143, 0.143]]
+    """
+
+    labels = CANONICAL_LABELS
+    modalities = frozenset({"audio", "text"})
+
+    def __init__(self, config: ChanceConfig | None = None) -> None:
+        self.config = config or ChanceConfig()
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the model is, for run records and reports."""
+        return {"backend": "chance", "labels": list(self.labels)}
+
+    def predict_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
+        """Return uniform probabilities, ``(n, 7)``."""
+        return np.full((len(batch), len(self.labels)), 1.0 / len(self.labels))
+
+
 register_model(BACKEND, EgemapsLogRegConfig, EgemapsLogReg, from_path=_from_path)
+register_model("chance", ChanceConfig, Chance)

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoscope.cli import main
+from emoscope.data.manifest import Manifest
+from emoscope.errors import UsageError
+from emoscope.evaluation.labelmap import LabelMap
+from emoscope.evaluation.runner import EvaluateConfig, compute_metrics, evaluate
+from emoscope.evaluation.store import Row, RunStore
+from emoscope.models.base import load_model
+from emoscope.types import Utterance
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_metrics_json_of_a_cross_corpus_run(test_manifest, fitted_model, tmp_path):
+    run = tmp_path / "run"
+    result = evaluate(
+        EvaluateConfig(manifest=test_manifest, model=str(fitted_model), batch_size=5),
+        run_dir=run,
+        warn=lambda m: pytest.fail(f"unexpected warning {m}"),
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics == json.loads(json.dumps(result.metrics))
+    manifest = Manifest.from_jsonl(test_manifest)
+    assert metrics["n"] == 24 and metrics["skipped_unmapped"] == 2 and metrics["errors"] == 0
+    assert metrics["labels"] == ["neutral", "happy", "sad", "angry"]
+    assert metrics["manifest"]["sha256"] == hashlib.sha256(test_manifest.read_bytes()).hexdigest()
+    assert metrics["emoscope_version"] and metrics["config"]["run_hash"]["model"]
+    assert metrics["model"]["info"]["backend"] == "egemaps-logreg"
+    assert metrics["leakage"] == [] and metrics["warnings"] == []
+    # the figures are those of the stored predictions
+    preds = read_jsonl(run / "predictions.jsonl")
+    assert sorted(p["id"] for p in preds) == sorted(
+        u.id for u in manifest if u.canonical is not None
+    )
+    correct = sum(p["true"] == p["pred"] for p in preds)
+    assert metrics["wa"] == pytest.approx(correct / 24, abs=1e-4)
+    matrix = np.array(metrics["confusion"]["matrix"])
+    assert matrix.sum() == 24 and matrix.trace() == correct
+    for p in preds:
+        assert sum(p["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert p["pred"] == max(p["probabilities"], key=p["probabilities"].get)
+    recalls = [metrics["per_class"][lab]["recall"] for lab in metrics["labels"]]
+    assert metrics["ua"] == pytest.approx(np.mean(recalls), abs=1e-3)
+    assert metrics["ci95"]["ua"][0] <= metrics["ua"] <= metrics["ci95"]["ua"][1]
+    assert 0 <= metrics["ece"] <= 1
+    fair = metrics["fairness"]
+    assert set(fair["by_speaker"]) == {"heldout-spk0", "heldout-spk1"}
+    assert set(fair["by_gender"]) == {"male", "female"}
+    assert fair["by_corpus"]["heldout"]["ua"] == metrics["ua"]
+
+
+def test_batched_and_one_by_one_runs_agree(test_manifest, fitted_model, tmp_path):
+    a = evaluate(
+        EvaluateConfig(manifest=test_manifest, model=str(fitted_model), batch_size=1),
+        run_dir=tmp_path / "a",
+    )
+    b = evaluate(
+        EvaluateConfig(manifest=test_manifest, model=str(fitted_model), batch_size=32),
+        run_dir=tmp_path / "b",
+    )
+    assert read_jsonl(tmp_path / "a" / "predictions.jsonl") == read_jsonl(
+        tmp_path / "b" / "predictions.jsonl"
+    )
+    assert a.metrics["ci95"] == b.metrics["ci95"]
+
+
+def test_leakage_is_warned_on_stderr_and_recorded(train_manifest, fitted_model, tmp_path, capsys):
+    run = tmp_path / "run"
+    code = main(["evaluate", str(train_manifest), "--model", str(fitted_model), "-o", str(run)])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "LEAKAGE" in err and "4 speaker(s)" in err
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["leakage"][0]["speakers"] == [f"train-spk{i}" for i in range(4)]
+    assert metrics["leakage"][0]["corpora"] == ["train"]
+    assert metrics["leakage"][0]["utterances"] == 48
+
+
+def test_bad_utterance_is_an_error_row_and_the_run_exits_1(
+    test_manifest, fitted_model, tmp_path, capsys
+):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really a wave file")
+    utts = list(Manifest.from_jsonl(test_manifest))
+    utts.insert(3, Utterance(id="broken", audio=str(bad), canonical="sad", speaker="x"))
+    utts.insert(5, Utterance(id="missing", audio=str(tmp_path / "nope.wav"), canonical="sad"))
+    manifest = Manifest(utts).to_jsonl(tmp_path / "m.jsonl")
+    run = tmp_path / "run"
+    argv = ["evaluate", str(manifest), "--model", str(fitted_model), "-o", str(run)]
+    assert main([*argv, "--batch-size", "4"]) == 1
+    assert "2 utterance(s) failed" in capsys.readouterr().err
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["errors"] == 2 and metrics["n"] == 24
+    assert {e["id"] for e in metrics["error_examples"]} == {"broken", "missing"}
+    assert all("AudioError" in e["error"] for e in metrics["error_examples"])
+    preds = {p["id"]: p for p in read_jsonl(run / "predictions.jsonl")}
+    assert preds["broken"]["pred"] is None and "broken.wav" in preds["broken"]["error"]
+    # the same command again: nothing to do, same figures, still exit 1 (errors are kept)
+    assert main([*argv, "--batch-size", "4"]) == 1
+    assert json.loads((run / "metrics.json").read_text())["ua"] == metrics["ua"]
+    with RunStore(run / "run.sqlite") as store:
+        assert store.count() == 26
+
+
+def test_other_arguments_on_a_run_dir_are_refused(test_manifest, fitted_model, tmp_path, capsys):
+    run = tmp_path / "run"
+    base = ["evaluate", str(test_manifest), "--model", str(fitted_model), "-o", str(run)]
+    assert main(base) == 0
+    assert main([*base, "--folds", "1"]) == 2
+    assert "differs in: folds" in capsys.readouterr().err
+    assert main([*base, "--folds", "1", "--overwrite"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["n"] == 12 and metrics["config"]["folds"] == [1]
+    assert set(metrics["fairness"]["by_speaker"]) == {"heldout-spk0"}
+
+
+def test_usage_errors(test_manifest, fitted_model, tmp_path, capsys):
+    out = ["-o", str(tmp_path / "r")]
+    assert main(["evaluate", str(test_manifest), "--model", "no-such", *out]) == 1
+    assert "No model named 'no-such'" in capsys.readouterr().err
+    args = ["evaluate", str(test_manifest), "--model", str(fitted_model)]
+    assert main([*args, "--modality", "text", *out]) == 2
+    assert "has no modality option" in capsys.readouterr().err
+    assert main([*args, "--adapter", str(tmp_path), *out]) == 2
+    assert "takes no adapter" in capsys.readouterr().err
+    assert main([*args, "--folds", "7", *out]) == 2
+    assert "Folds present: [1, 2]" in capsys.readouterr().err
+    # an unfitted trainable model stops at once instead of failing every utterance
+    assert main(["evaluate", str(test_manifest), "--model", "egemaps-logreg", *out]) == 2
+    assert "not fitted" in capsys.readouterr().err
+
+
+def test_train_manifest_and_cross_validation(train_manifest, test_manifest, tmp_path):
+    cross = evaluate(
+        EvaluateConfig(
+            manifest=test_manifest, model="egemaps-logreg", train_manifest=train_manifest
+        ),
+        run_dir=tmp_path / "cross",
+    )
+    assert (tmp_path / "cross" / "fitted" / "all" / "weights.npz").is_file()
+    assert cross.metrics["leakage"] == []
+    cv = evaluate(
+        EvaluateConfig(manifest=train_manifest, model="egemaps-logreg", cross_validate=True),
+        run_dir=tmp_path / "cv",
+        warn=lambda m: pytest.fail(f"speaker-independent folds must not warn: {m}"),
+    )
+    assert cv.metrics["n"] == 48 and len(cv.metrics["model"]["folds"]) == 4
+    fitted = load_model(str(tmp_path / "cv" / "fitted" / "fold-2"))
+    assert "train-spk1" not in fitted.training_data["speakers"]  # fold 2 is speaker 1
+    assert fitted.training_data["speakers"] == ["train-spk0", "train-spk2", "train-spk3"]
+    with pytest.raises(UsageError, match="not trainable"):
+        evaluate(
+            EvaluateConfig(manifest=test_manifest, model="chance", train_manifest=train_manifest),
+            run_dir=tmp_path / "chance",
+        )
+
+
+def test_labels_are_mapped_by_name_and_gaps_reported():
+    test = [
+        Utterance(id="a", canonical="happy"),
+        Utterance(id="b", canonical="angry"),
+        Utterance(id="c", canonical="fearful"),
+    ]
+    model_labels = ("joy", "anger", "calm")
+    rows = [
+        Row("a", model_labels, (0.6, 0.1, 0.3)),
+        Row("b", model_labels, (0.1, 0.2, 0.7)),  # calm dropped -> anger 2/3
+        Row("c", model_labels, (0.5, 0.4, 0.1)),
+    ]
+    metrics, preds = compute_metrics(
+        test,
+        rows,
+        label_maps={"all": LabelMap.build(model_labels)},
+        tasks=dict.fromkeys("abc", "all"),
+    )
+    assert metrics["labels"] == ["happy", "angry", "fearful"]
+    assert metrics["labels_model_cannot_output"] == ["fearful"]
+    assert metrics["model_labels_dropped"] == ["calm"]
+    assert [p["pred"] for p in preds] == ["happy", "angry", "happy"]
+    assert preds[1]["probabilities"]["angry"] == pytest.approx(2 / 3, abs=1e-5)
+    assert metrics["ua"] == pytest.approx(round(2 / 3, 4))
+    assert metrics["per_class"]["fearful"]["recall"] == 0.0
