@@ -2,11 +2,22 @@
 
 Examples:
     >>> from emoscope.data.recipes import available_recipes
-    >>> {"meld", "ravdess"} <= set(available_recipes())
-    True
+    >>> print(" ".join(available_recipes()))
+    crema-d emodb esd generic iemocap meld msp-podcast ravdess savee tess
 """
 
-from emoscope.data.recipes import meld, ravdess  # noqa: F401  (registration)
+from emoscope.data.recipes import (  # noqa: F401  (each module registers its recipe)
+    cremad,
+    emodb,
+    esd,
+    generic,
+    iemocap,
+    meld,
+    msp_podcast,
+    ravdess,
+    savee,
+    tess,
+)
 from emoscope.data.recipes.registry import (
     Recipe,
     available_recipes,
