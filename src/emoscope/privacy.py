@@ -293,11 +293,15 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "DATE",
         re.compile(
-            rf"\b(?:(?:{_WEEKDAYS},?\s+)?(?:{_DAY}\s+(?:of\s+)?)?{_MONTHS}\.?"
-            rf"(?:\s+(?:the\s+)?{_DAY}\b)?(?:,?\s+\d{{4}})?|{_WEEKDAYS})\b"
+            rf"\b(?:{_WEEKDAYS},?\s+)?(?:"
+            rf"{_DAY}\s+(?:of\s+)?{_MONTHS}\.?(?:,?\s+\d{{4}})?"  # 3 March (2025)
+            rf"|{_MONTHS}\.?\s+(?:the\s+)?{_DAY}(?:,?\s+\d{{4}})?"  # March 3rd (, 2025)
+            rf"|{_MONTHS}\.?,?\s+\d{{4}}"  # March 2025
+            rf"|(?!May\b){_MONTHS}"  # a bare month ("May" alone is too often the verb)
+            rf"|{_WEEKDAYS})\b"
         ),
     ),
-    ("DATE", re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?", re.I)),
+    ("DATE", re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:[ap]m\b|[ap]\.m\.))?", re.I)),
     (
         "PHONE",
         re.compile(
