@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from emoscope.cli import main as cli_main
 from emoscope.data.manifest import Manifest
 from emoscope.testing.corpora import make_meld, make_ravdess
 
@@ -55,16 +56,24 @@ def test_prepare_csv_and_imbalance_warning(tmp_path):
     assert "Strong canonical class imbalance: 'neutral' has 12" in r.stderr
 
 
-def test_prepare_user_errors(tmp_path):
-    r = run("prepare", "ravdes", str(tmp_path), "-o", str(tmp_path / "m.jsonl"))
-    assert r.returncode == 1 and "Known:" in r.stderr and "ravdess" in r.stderr
-    r = run("prepare", "ravdess", str(tmp_path), "-o", str(tmp_path / "m.jsonl"))
-    assert r.returncode == 1 and "Actor_NN" in r.stderr and "Traceback" not in r.stderr
-    r = run("prepare", "meld", str(tmp_path), "-o", "m.jsonl", "--keep-calm")
-    assert r.returncode == 2 and "RAVDESS only" in r.stderr
-    r = run("prepare", "ravdess", str(tmp_path), "-o", "m.jsonl", "--folds", "1")
-    assert r.returncode == 2 and "--folds" in r.stderr
-    r = run("stats", str(tmp_path / "none.jsonl"))
-    assert r.returncode == 1 and "no such manifest" in r.stderr
-    r = run("prepare", "--list")
-    assert r.returncode == 0 and "ravdess" in r.stdout and "calm_as_neutral" in r.stdout
+def test_prepare_user_errors(tmp_path, capsys):
+    # in-process (emoscope.cli.main) to keep the test fast; the smoke tests above use the script
+    def main(*args):
+        code = cli_main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, _, err = main("prepare", "ravdes", str(tmp_path), "-o", str(tmp_path / "m.jsonl"))
+    assert code == 1 and "Known:" in err and "ravdess" in err
+    code, _, err = main("prepare", "ravdess", str(tmp_path), "-o", str(tmp_path / "m.jsonl"))
+    assert code == 1 and "Actor_NN" in err and "Traceback" not in err
+    code, _, err = main("prepare", "meld", str(tmp_path), "-o", "m.jsonl", "--keep-calm")
+    assert code == 2 and "RAVDESS only" in err
+    code, _, err = main("prepare", "ravdess", str(tmp_path), "-o", "m.jsonl", "--folds", "1")
+    assert code == 2 and "--folds" in err
+    code, _, err = main("prepare", "ravdess", str(tmp_path), "-o", "m.jsonl", "-O", "novalue")
+    assert code == 2 and "KEY=VALUE" in err
+    code, _, err = main("stats", str(tmp_path / "none.jsonl"))
+    assert code == 1 and "no such manifest" in err
+    code, out, _ = main("prepare", "--list")
+    assert code == 0 and "ravdess" in out and "calm_as_neutral" in out
