@@ -77,3 +77,17 @@ def test_prepare_user_errors(tmp_path, capsys):
     assert code == 1 and "no such manifest" in err
     code, out, _ = main("prepare", "--list")
     assert code == 0 and "ravdess" in out and "calm_as_neutral" in out
+
+
+def test_split_command(tmp_path, capsys):
+    make_ravdess(tmp_path / "c", actors=(1, 2, 3, 4), emotions=("01", "03"))
+    m = tmp_path / "m.csv"
+    assert cli_main(["prepare", "ravdess", str(tmp_path / "c"), "-o", str(m)]) == 0
+    assert cli_main(["split", str(m), "--folds", "2", "-o", str(tmp_path / "f.jsonl")]) == 0
+    assert "2 folds of 8-8 utterances, 4 speakers" in capsys.readouterr().out
+    folds = Manifest.load(tmp_path / "f.jsonl")
+    assert folds.folds() == [0, 1] and Manifest.load(m).folds() == []
+    assert cli_main(["split", str(m), "--folds", "loso"]) == 0
+    assert Manifest.load(m).folds() == [0, 1, 2, 3]
+    assert cli_main(["split", str(m), "--folds", "session"]) == 1
+    assert "needs a session" in capsys.readouterr().err

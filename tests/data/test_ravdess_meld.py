@@ -135,3 +135,15 @@ def test_manifest_jsonl_and_csv_round_trip(tmp_path):
     for name in ("m.jsonl", "m.csv"):
         back = Manifest.load(m.save(tmp_path / name))
         assert [u.to_dict() for u in back] == [u.to_dict() for u in m]
+
+
+def test_ravdess_audio_video_copies_are_not_doubled(tmp_path):
+    make_ravdess(tmp_path, actors=(1,), emotions=("03",), statements=("01",))
+    src = tmp_path / "Actor_01" / "03-01-03-01-01-01-01.wav"
+    (tmp_path / "Actor_01" / "01-01-03-01-01-01-01.wav").write_bytes(src.read_bytes())
+    (tmp_path / "Actor_01" / "02-01-03-01-02-01-01.wav").write_bytes(src.read_bytes())
+    (tmp_path / "Actor_01" / "01-01-03-01-02-01-01.wav").write_bytes(src.read_bytes())
+    assert prepare("ravdess", tmp_path).ids() == [
+        "ravdess/01-01-03-01-02-01-01",
+        "ravdess/03-01-03-01-01-01-01",
+    ]

@@ -123,7 +123,7 @@ def prepare_command(
                 manifest, on_progress=lambda _u: progress.advance(task)
             )
         for message in problems[:10]:
-            console_err.print(f"[yellow]warning:[/] {message}")
+            console_err.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
         if len(problems) > 10:
             console_err.print(f"[yellow]warning:[/] ... and {len(problems) - 10} more unreadable")
     if fold_spec is not None:
@@ -133,5 +133,6 @@ def prepare_command(
     fold_note = f", {len(manifest.folds())} folds" if fold_spec else ""
     console.print(
         f"Wrote {output}: {len(manifest)} utterances, {len(manifest.speakers())} speakers"
-        f"{fold_note}; {unmapped} without a canonical label."
+        f"{fold_note}; {unmapped} without a canonical label.",
+        soft_wrap=True,
     )

@@ -52,7 +52,7 @@ def stats_command(
     if durations:
         manifest, problems = add_durations(manifest)
         for message in problems[:10]:
-            console_err.print(f"[yellow]warning:[/] {message}")
+            console_err.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
     s = manifest_stats(manifest)
     overview = Table(title=f"{manifest_path}", title_justify="left", show_header=False)
     overview.add_column(style="bold")
@@ -87,4 +87,4 @@ def stats_command(
     console.print(_counts_table("Native labels", s.labels, s.n_utterances))
     console.print(_counts_table("Canonical labels", s.canonical, sum(s.canonical.values())))
     for message in s.warnings:
-        console_err.print(f"[yellow]warning:[/] {message}")
+        console_err.print(f"[yellow]warning:[/] {message}", soft_wrap=True)

@@ -80,13 +80,17 @@ def prepare_ravdess(
     labels = corpus_labels("ravdess")
     if not calm_as_neutral:
         labels = labels.with_changes(calm=None)
+    files = list(audio_files(corpus_dir, pattern=NAME, extensions=MEDIA_EXTENSIONS))
+    audio_only = {p.stem[3:] for p in files if p.stem.startswith("03-")}
     utterances = []
-    for path in audio_files(corpus_dir, pattern=NAME, extensions=MEDIA_EXTENSIONS):
+    for path in files:
         modality, channel, emotion, intensity, statement, repetition, actor = NAME.fullmatch(
             path.stem
         ).groups()
         if modality == "02":  # video-only
             continue
+        if modality == "01" and path.stem[3:] in audio_only:
+            continue  # the same take as an audio-only file: keep one copy
         if emotion not in EMOTIONS:
             raise BadLabelError(
                 f"{path}: RAVDESS emotion code {emotion!r} is not one of "
