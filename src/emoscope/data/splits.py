@@ -200,7 +200,7 @@ def official_split(manifest: Manifest, *, train: str, test: str) -> tuple[Manife
 
 
 def speaker_disjoint_validation(
-    manifest: Manifest, *, fraction: float = 0.1, seed: int = 0
+    manifest: Manifest, fraction: float = 0.1, seed: int = 0
 ) -> tuple[Manifest, Manifest]:
     """Split ``manifest`` into ``(train, validation)`` with no speaker in both.
 
