@@ -273,7 +273,7 @@ function showResult(job) {
   const dist = $("distribution");
   dist.replaceChildren();
   const entries = Object.entries(summary.distribution || {}).sort((a, b) => b[1] - a[1]);
-  if (!entries.length) dist.append(el("li", {}, "No emotion estimates in this document."));
+  if (!entries.length) dist.append(el("li", { class: "empty" }, "No emotion estimates in this document."));
   for (const [label, p] of entries) {
     const [bg] = colours(label);
     const li = el("li");
@@ -320,9 +320,12 @@ function renderTimeline(segments, duration) {
     const desc = `${formatTime(seg.start)} to ${formatTime(seg.end)}: ${who}${label}${conf}`;
     const item = el("li", {
       class: "segment", tabindex: "0", title: desc, "aria-label": desc, "data-index": String(i),
-      style: { left: `${left}%`, width: `${width}%`, top: `${lane * 2.6}rem`, background: bg, color: fg,
-        opacity: seg.emotion ? String(0.55 + 0.45 * seg.emotion.confidence) : "1" },
+      style: { left: `${left}%`, width: `${width}%`, top: `${lane * 2.6}rem`, background: bg, color: fg },
     }, label);
+    if (seg.emotion) {  // confidence as a strip along the bottom edge (colour alone never carries it)
+      item.append(el("span", { class: "conf", "aria-hidden": "true",
+        style: { width: `${Math.round(seg.emotion.confidence * 100)}%` } }));
+    }
     const jump = () => {
       const row = document.querySelector(`#transcript tr[data-index="${i}"]`);
       if (row) {
@@ -335,6 +338,10 @@ function renderTimeline(segments, duration) {
     item.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); jump(); } });
     timeline.append(item);
   });
+  $("lanes").textContent = speakers.length > 1
+    ? `Rows from top to bottom: ${speakers.map((s) => s || "unknown speaker").join(", ")}. `
+      + "The dark strip at the bottom of a segment shows the model's confidence."
+    : "The dark strip at the bottom of a segment shows the model's confidence.";
   const axis = $("axis");
   axis.replaceChildren();
   const ticks = 5;

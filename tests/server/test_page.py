@@ -1,0 +1,141 @@
+"""The page in headless Chromium: token hand-over, upload of the demo, timeline, recording."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import TOKEN, LiveServer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # a fake microphone (a beeping tone) that needs no permission prompt
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+RESULT_TIMEOUT_MS = 180_000
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="needs Debian's chromium for the page tests (`apt-get install chromium`)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server: LiveServer):  # noqa: ANN001, ANN201 - playwright types
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+    p = context.new_page()
+    p.console_errors = []
+    p.on("console", lambda m: m.type == "error" and p.console_errors.append(m.text))
+    p.on("pageerror", lambda e: p.console_errors.append(str(e)))
+    yield p
+    context.close()
+
+
+def test_token_from_the_address_is_kept_and_removed(page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/#token={TOKEN}")
+    page.wait_for_selector("#new:not([hidden])")
+    assert "token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('emoscope-token')") == TOKEN
+    assert page.is_hidden("#access")
+    assert page.console_errors == []
+
+
+def test_without_a_token_the_page_asks_for_it(page, server: LiveServer) -> None:
+    page.goto(server.url + "/")
+    page.wait_for_selector("#access:not([hidden])")
+    assert page.is_hidden("#new")
+    page.get_by_label("Access token").fill("not-the-right-token-123")
+    page.keyboard.press("Enter")
+    page.locator("#access-error", has_text="not the service's token").wait_for()
+    page.get_by_label("Access token").fill(TOKEN)
+    page.get_by_role("button", name="Use this token").click()
+    page.wait_for_selector("#new:not([hidden])")
+
+
+def test_upload_the_demo_and_see_the_timeline(
+    page, server: LiveServer, demo_sample: Path, tmp_path: Path
+) -> None:
+    page.goto(f"{server.url}/#token={TOKEN}")
+    page.get_by_label("Audio file").set_input_files(str(demo_sample))
+    page.get_by_role("button", name="Analyse").click()
+    page.wait_for_selector("#progress:not([hidden])")
+    page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
+    shots = Path(os.environ.get("EMOSCOPE_TEST_SCREENSHOTS") or tmp_path)
+    page.screenshot(path=str(shots / "server-page-result.png"), full_page=True)
+    job_id = page.evaluate("state.current.id")
+    with server.client() as c:
+        doc = c.get(f"/v1/analyses/{job_id}").json()["document"]
+    n = len(doc["segments"])
+    timeline = page.locator("#timeline")
+    assert timeline.is_visible()
+    assert timeline.get_attribute("data-segments") == str(n)
+    assert page.locator("#timeline .segment").count() == n
+    assert page.locator("#transcript tbody tr").count() == max(n, 1)
+    assert "demo.flac" in page.text_content("#result-title")
+    assert page.locator("#axis span").count() == 6
+    if n:
+        first = page.locator("#timeline .segment").first
+        first.focus()
+        page.keyboard.press("Enter")
+        assert page.locator("#transcript tr.selected").count() == 1
+        assert doc["segments"][0]["emotion"] is None or doc["segments"][0]["emotion"]["label"] in (
+            first.text_content() or ""
+        )
+    # downloads go through the API with the token
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Prediction (JSON)").click()
+    assert info.value.suggested_filename == "demo.emoscope.json"
+    with server.client() as c:
+        formats = c.get("/v1/health").json()["export_formats"]
+    if "html" in formats:
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Report (HTML)").click()
+        saved = tmp_path / info.value.suggested_filename
+        info.value.save_as(saved)
+        assert saved.suffix == ".html" and "<html" in saved.read_text().lower()
+    assert page.console_errors == []
+    # the history lists it; delete removes it
+    assert "demo.flac" in page.text_content("#history-table")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Delete this analysis").click()
+    page.wait_for_selector("#result", state="hidden")
+    with server.client() as c:
+        assert c.get(f"/v1/analyses/{job_id}").status_code == 404
+
+
+def test_record_in_the_browser_and_analyse(page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/#token={TOKEN}")
+    record = page.get_by_role("button", name="Start recording")
+    record.click()
+    page.locator("#record-status", has_text="Recording… 0:01").wait_for()
+    page.get_by_role("button", name="Stop recording").click()
+    page.wait_for_selector("#record-preview:not([hidden])")
+    page.get_by_role("button", name="Analyse").click()
+    page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
+    job_id = page.evaluate("state.current.id")
+    with server.client() as c:
+        job = c.get(f"/v1/analyses/{job_id}").json()
+    assert job["format"] == "webm" and job["filename"] == "recording.webm"
+    assert job["document"]["recording"]["duration_s"] > 0.5
+    assert page.console_errors == []
