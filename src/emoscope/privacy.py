@@ -50,6 +50,20 @@ OFFLINE_ENV = {
 }
 """Environment variables the guard sets so that hub libraries do not even try the network."""
 
+ALLOW_DOWNLOAD_ENV = "EMOSCOPE_ALLOW_DOWNLOAD"
+"""Set to ``1`` by the CLI while a command runs with ``--allow-download``."""
+
+
+def downloads_allowed() -> bool:
+    """Whether the running command was given ``--allow-download`` (backends pass it on).
+
+    Examples:
+        >>> downloads_allowed()
+        False
+    """
+    return os.environ.get(ALLOW_DOWNLOAD_ENV) == "1"
+
+
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 

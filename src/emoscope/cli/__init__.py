@@ -9,6 +9,7 @@ errors). ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -27,7 +28,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (0 done, 1 some input failed, 2 usage error)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    # Offline by default: every command runs under the guard unless --allow-download is given
+    # (anywhere on the line); see emoscope.privacy and docs/privacy.md.
+    allow_download = "--allow-download" in args
+    args = [a for a in args if a != "--allow-download"]
     _load_commands()
+    from emoscope.privacy import ALLOW_DOWNLOAD_ENV, install_offline_guard
+
+    previous = os.environ.pop(ALLOW_DOWNLOAD_ENV, None)
+    if allow_download:
+        os.environ[ALLOW_DOWNLOAD_ENV] = "1"
+    uninstall = install_offline_guard(allow_download=allow_download)
     try:
         app(args=args, prog_name="emoscope", standalone_mode=True)
     except SystemExit as exc:  # click exits 0, 1 or 2 (usage) itself; commands raise typer.Exit
@@ -38,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write(f"emoscope: error: {exc}\n")
         return exc.exit_code
+    finally:
+        uninstall()
+        os.environ.pop(ALLOW_DOWNLOAD_ENV, None)
+        if previous is not None:
+            os.environ[ALLOW_DOWNLOAD_ENV] = previous
     return 0
 
 
