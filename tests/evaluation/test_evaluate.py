@@ -11,7 +11,8 @@ from emoscope.cli import main
 from emoscope.data.manifest import Manifest
 from emoscope.errors import UsageError
 from emoscope.evaluation.labelmap import LabelMap
-from emoscope.evaluation.runner import EvaluateConfig, compute_metrics, evaluate
+from emoscope.evaluation.results import compute_metrics
+from emoscope.evaluation.runner import EvaluateConfig, evaluate
 from emoscope.evaluation.store import Row, RunStore
 from emoscope.models.base import load_model
 from emoscope.types import Utterance

@@ -25,22 +25,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from emoscope.data.manifest import Manifest
 from emoscope.errors import UsageError
-from emoscope.evaluation.fairness import fairness_audit
 from emoscope.evaluation.labelmap import LabelMap
-from emoscope.evaluation.metrics import BOOTSTRAP_RESAMPLES, classification_report
+from emoscope.evaluation.metrics import BOOTSTRAP_RESAMPLES
+from emoscope.evaluation.provenance import (
+    json_safe,
+    leakage_check,
+    model_record,
+    training_data_of,
+)
+from emoscope.evaluation.results import compute_metrics
 from emoscope.evaluation.store import Row, RunStore
-from emoscope.labels import CANONICAL_LABELS
 from emoscope.types import Utterance
 
 STORE_FILE = "run.sqlite"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 FITTED_DIR = "fitted"
-ADAPTER_TRAINING_MANIFEST = "training_manifest.jsonl"
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (done, total) after each stored batch."""
@@ -157,105 +159,6 @@ def _check_modality(model: Any, config: EvaluateConfig, overridden: bool) -> Non
         )
 
 
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def model_record(model: Any, spec: str) -> dict[str, Any]:
-    """Return what a run records about its model: name, labels, info, card, prompt hash."""
-    record: dict[str, Any] = {
-        "spec": spec,
-        "class": type(model).__name__,
-        "labels": list(model.labels),
-        "modalities": sorted(model.modalities),
-    }
-    for name in ("info", "card"):
-        value = getattr(model, name, None)
-        if callable(value):
-            value = value()
-        if value is not None:
-            record[name] = _json_safe(value)
-    prompt_hash = getattr(model, "prompt_hash", None)
-    if prompt_hash is None:
-        for source in (record.get("info"), record.get("card")):
-            if isinstance(source, dict) and source.get("prompt_hash"):
-                prompt_hash = source["prompt_hash"]
-                break
-    record["prompt_hash"] = prompt_hash
-    return record
-
-
-def training_data_of(model: Any, adapter: Path | None) -> dict[str, set[str]]:
-    """Return the speakers and corpora a model (and its adapter) is known to be trained on."""
-    speakers: set[str] = set()
-    corpora: set[str] = set()
-    sources: list[Any] = [getattr(model, "training_data", None)]
-    card = getattr(model, "card", None)
-    if isinstance(card, dict):
-        sources.append(card.get("training_data"))
-    for source in sources:
-        if isinstance(source, dict):
-            speakers.update(str(s) for s in source.get("speakers") or ())
-            corpora.update(str(c) for c in source.get("corpora") or ())
-    if adapter is not None and (Path(adapter) / ADAPTER_TRAINING_MANIFEST).is_file():
-        train = Manifest.from_jsonl(Path(adapter) / ADAPTER_TRAINING_MANIFEST)
-        speakers.update(u.speaker for u in train if u.speaker is not None)
-        corpora.update(u.corpus for u in train if u.corpus is not None)
-    return {"speakers": speakers, "corpora": corpora}
-
-
-def leakage_check(
-    test: Sequence[Utterance],
-    training: dict[str, set[str]],
-    *,
-    where: str = "",
-    corpus_expected: bool = False,
-) -> dict[str, Any] | None:
-    """Return the test set's overlap with the training speakers and corpora (``None``: none).
-
-    Speaker overlap is leakage (the figures are not speaker-independent). Corpus overlap makes
-    the run in-corpus rather than cross-corpus; it is reported too, unless ``corpus_expected``
-    (cross-validation within a corpus).
-
-    Examples:
-        >>> test = [Utterance(id="a", speaker="s1", corpus="c"), Utterance(id="b", speaker="s9")]
-        >>> found = leakage_check(test, {"speakers": {"s1", "s2"}, "corpora": {"d"}})
-        >>> found["speakers"], found["utterances"]
-        (['s1'], 1)
-    """
-    speakers = sorted({u.speaker for u in test if u.speaker in training["speakers"]})
-    corpora = (
-        []
-        if corpus_expected
-        else sorted({u.corpus for u in test if u.corpus in training["corpora"]})
-    )
-    if not speakers and not corpora:
-        return None
-    affected = sum(1 for u in test if u.speaker in speakers or u.corpus in corpora)
-    scope = f" ({where})" if where else ""
-    parts = []
-    if speakers:
-        shown = ", ".join(speakers[:8]) + (
-            f" and {len(speakers) - 8} more" if len(speakers) > 8 else ""
-        )
-        parts.append(
-            f"LEAKAGE: test utterances{scope} come from {len(speakers)} speaker(s) the model was "
-            f"trained on ({shown}); its figures are not speaker-independent"
-        )
-    if corpora:
-        parts.append(
-            f"the test corpus{scope} ({', '.join(corpora)}) was in the model's training data, so "
-            "this is an in-corpus result, not a cross-corpus one"
-        )
-    return {
-        "where": where or "all",
-        "speakers": speakers,
-        "corpora": corpora,
-        "utterances": affected,
-        "message": "; ".join(parts) + f" ({affected} of {len(test)} utterances affected).",
-    }
-
-
 @dataclass
 class _Task:
     """One model and the utterances it predicts (one task per fold when cross-validating)."""
@@ -288,7 +191,14 @@ def _tasks(config: EvaluateConfig, test: list[Utterance], full: Manifest) -> lis
     ]
 
 
-def _build_model(config: EvaluateConfig, task: _Task, run_dir: Path) -> Any:
+def _build_model(
+    config: EvaluateConfig, task: _Task, run_dir: Path, *, previous: Any = None
+) -> Any:
+    """Build the model of a task: loaded, or fitted on the task's training utterances.
+
+    When cross-validating, the previous fold's model is fitted again (``fit`` starts afresh),
+    so per-utterance feature caches a backend keeps are shared across folds.
+    """
     from emoscope.models.base import load_model
 
     overrides = _overrides(config)
@@ -296,7 +206,7 @@ def _build_model(config: EvaluateConfig, task: _Task, run_dir: Path) -> Any:
     if task.train is not None and fitted_dir.is_dir():
         model = load_model(str(fitted_dir))
     else:
-        model = load_model(config.model, **overrides)
+        model = previous if previous is not None else load_model(config.model, **overrides)
         if task.train is not None:
             if not callable(getattr(model, "fit", None)):
                 raise UsageError(
@@ -404,8 +314,9 @@ def evaluate(
             progress(len(done & {u.id for u in test}), total)
         records: list[dict[str, Any]] = []
         label_maps: dict[str, LabelMap] = {}
+        model: Any = None
         for task in tasks:
-            model = _build_model(config, task, run_dir)
+            model = _build_model(config, task, run_dir, previous=model)
             store.bind_config(key)  # only once a model could be built
             records.append({"task": task.name, **model_record(model, config.model)})
             label_maps[task.name] = LabelMap.build(model.labels)
@@ -454,7 +365,7 @@ def evaluate(
             "skipped_unmapped": skipped,
             "model": records[0] if len(records) == 1 else {"folds": records},
             "prompt_hash": records[0].get("prompt_hash"),
-            "config": {**_json_safe(dataclasses.asdict(config)), "run_hash": key},
+            "config": {**json_safe(dataclasses.asdict(config)), "run_hash": key},
             "manifest": {"path": str(config.manifest), "sha256": key["manifest_sha256"]},
             "leakage": leakage,
             "warnings": warnings_,
@@ -466,88 +377,6 @@ def evaluate(
     _write_json(run_dir / METRICS_FILE, metrics)
     _write_jsonl(run_dir / PREDICTIONS_FILE, predictions)
     return EvaluationResult(run_dir, metrics, metrics["errors"], warnings_)
-
-
-def compute_metrics(
-    test: Sequence[Utterance],
-    rows: Sequence[Row],
-    *,
-    label_maps: dict[str, LabelMap],
-    tasks: dict[str, str],
-    n_resamples: int = BOOTSTRAP_RESAMPLES,
-    seed: int = 0,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Return the metrics document and the prediction records of a run.
-
-    The evaluation labels are the canonical labels present in the test set or output by the
-    model, in canonical order; the model's probabilities are projected onto them
-    (:class:`~emoscope.evaluation.labelmap.LabelMap`).
-    """
-    by_id = {u.id: u for u in test}
-    stored = [r for r in rows if r.id in by_id]
-    ok = [r for r in stored if r.ok]
-    errors = [r for r in stored if not r.ok]
-    true_set = {u.canonical for u in test}
-    outputs = set().union(*(m.outputs for m in label_maps.values()))
-    labels = tuple(lab for lab in CANONICAL_LABELS if lab in true_set | outputs)
-    index = {lab: i for i, lab in enumerate(labels)}
-    proba = np.array(
-        [label_maps[tasks[r.id]].project(r.probabilities or (), labels) for r in ok],
-        dtype=np.float64,
-    ).reshape(len(ok), len(labels))
-    y_true = np.array([index[by_id[r.id].canonical] for r in ok], dtype=np.int64)  # type: ignore[index]
-    y_pred = proba.argmax(axis=1) if len(ok) else np.zeros(0, dtype=np.int64)
-    report = classification_report(
-        y_true, y_pred, labels=labels, proba=proba, n_resamples=n_resamples, seed=seed
-    )
-    fairness_rows = [
-        {
-            "true": int(t),
-            "pred": int(p),
-            "gender": by_id[r.id].gender,
-            "speaker": by_id[r.id].speaker,
-            "corpus": by_id[r.id].corpus,
-        }
-        for r, t, p in zip(ok, y_true, y_pred, strict=True)
-    ]
-    first = next(iter(label_maps.values()))
-    metrics: dict[str, Any] = {
-        "ua": report["ua"],
-        "wa": report["wa"],
-        "macro_f1": report["macro_f1"],
-        "weighted_f1": report["weighted_f1"],
-        "n": len(ok),
-        "n_test": len(test),
-        "pending": len(test) - len(stored),
-        "errors": len(errors),
-        "error_examples": [{"id": r.id, "error": r.error} for r in errors[:20]],
-        "labels": list(labels),
-        "labels_model_cannot_output": sorted(true_set - outputs, key=CANONICAL_LABELS.index),
-        "model_labels_dropped": first.dropped,
-        "per_class": report["per_class"],
-        "confusion": report["confusion"],
-        "ci95": report["ci95"],
-        "bootstrap": {"resamples": n_resamples, "seed": seed, "method": "percentile"},
-        "ece": report["ece"],
-        "fairness": fairness_audit(fairness_rows, n_labels=len(labels)),
-    }
-    predictions: list[dict[str, Any]] = []
-    for r, t, p, row in zip(ok, y_true, y_pred, proba, strict=True):
-        predictions.append(
-            {
-                "id": r.id,
-                "true": labels[t],
-                "pred": labels[p],
-                "probabilities": {
-                    lab: round(float(v), 6) for lab, v in zip(labels, row, strict=True)
-                },
-            }
-        )
-    for r in errors:
-        predictions.append(
-            {"id": r.id, "true": by_id[r.id].canonical, "pred": None, "error": r.error}
-        )
-    return metrics, predictions
 
 
 def _version() -> str:
@@ -583,10 +412,6 @@ def _write_jsonl(path: Path, records: Sequence[dict[str, Any]]) -> None:
 __all__ = [
     "EvaluateConfig",
     "EvaluationResult",
-    "compute_metrics",
     "evaluate",
-    "leakage_check",
-    "model_record",
     "run_key",
-    "training_data_of",
 ]

@@ -57,10 +57,15 @@ class EgemapsLogRegConfig(ModelConfig):
 
 
 class EgemapsFunctionals:
-    """The 88 eGeMAPSv02 functionals of an utterance (openSMILE, loaded lazily)."""
+    """The 88 eGeMAPSv02 functionals of an utterance (openSMILE, loaded lazily).
+
+    Vectors of file-backed utterances are kept in memory, keyed by (path, start, end, file
+    size and modification time), so cross-validation computes each utterance once.
+    """
 
     def __init__(self) -> None:
         self._smile: Any = None
+        self._memo: dict[tuple[Any, ...], np.ndarray] = {}
 
     def __call__(self, utterance: Utterance) -> np.ndarray:
         """Return the 88 functionals of ``utterance`` as float64 (NaN -> 0).
@@ -68,6 +73,21 @@ class EgemapsFunctionals:
         Raises:
             AudioError: If the utterance has no readable audio.
         """
+        key = None
+        if utterance.waveform is None and utterance.audio is not None:
+            try:
+                stat = Path(utterance.audio).stat()
+                key = (utterance.audio, utterance.start, utterance.end, stat.st_size, stat.st_mtime)
+            except OSError:
+                key = None  # load_audio below names the problem
+        if key is not None and key in self._memo:
+            return self._memo[key]
+        values = self._compute(utterance)
+        if key is not None:
+            self._memo[key] = values
+        return values
+
+    def _compute(self, utterance: Utterance) -> np.ndarray:
         if self._smile is None:
             import opensmile
 
