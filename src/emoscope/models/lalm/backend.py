@@ -1,0 +1,260 @@
+"""The transformers LALM backend: an EmotionModel over any registered audio-language family.
+
+Three ways to read a label off the model (``mode``):
+
+- ``score`` (default): the log-likelihood of every label as the complete assistant answer,
+  shared-prefix batched (:func:`~emoscope.models.lalm.scoring.score_labels`), softmax over the
+  closed set.
+- ``choice``: the labels as lettered options in the prompt; the letters are scored the same way.
+- ``generate``: greedy free text, mapped to a label by
+  :func:`~emoscope.models.lalm.parsing.parse_label`. Unparseable answers get uniform
+  probabilities and are counted in ``n_unparsed_`` and listed in ``last_unparsed_``, never
+  silently turned into a label.
+
+With ``calibrate=True`` the label prior the model shows on content-free inputs (silence, an empty
+transcript) is estimated once (``prior_``) and divided out of every prediction (contextual
+calibration, Zhao et al. 2021).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoscope.models.lalm.config import LALMConfig
+from emoscope.models.lalm.families import FAMILIES
+from emoscope.models.lalm.parsing import parse_choice, parse_label
+from emoscope.models.lalm.prompting import (
+    answer_suffix,
+    build_inputs,
+    content_free_utterances,
+)
+from emoscope.models.lalm.scoring import (
+    continuation_ids,
+    score_labels,
+    scores_to_probabilities,
+)
+from emoscope.prompts import load_prompt, prompt_fingerprint
+from emoscope.types import Utterance
+
+log = logging.getLogger(__name__)
+
+
+class LALMModel:
+    """Zero-shot emotion recognition with a transformers audio-language model.
+
+    Args:
+        config: The backend's options (the weights load on first use, or with :meth:`load`).
+
+    Attributes:
+        labels: Column order of :meth:`predict_proba`.
+        modalities: What the model is given (from ``config.condition``).
+        prompt_id: The prompt template's id.
+        prompt_hash: Fingerprint of template, labels, mode and condition.
+        prior_: The calibration prior over ``labels`` (``None`` until estimated).
+        n_unparsed_: Generated answers no label could be read from (``generate`` mode).
+        last_unparsed_: Ids of the unparseable utterances of the last call.
+    """
+
+    def __init__(self, config: LALMConfig) -> None:
+        self.config = config
+        self.family = FAMILIES[config.family]
+        self.labels: tuple[str, ...] = tuple(config.labels)
+        self.modalities: frozenset[str] = config.modalities
+        self.prompt = load_prompt(config.prompt)
+        self.prompt_id = self.prompt.id
+        self.prompt_hash = prompt_fingerprint(
+            self.prompt, labels=self.labels, mode=config.mode, condition=config.condition
+        )
+        self.prior_: np.ndarray | None = None
+        self.n_unparsed_ = 0
+        self.last_unparsed_: list[str] = []
+        self._model: Any = None
+        self._processor: Any = None
+        self._continuations: list[list[int]] | None = None
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(self) -> LALMModel:
+        """Load the weights and processor now (otherwise the first prediction does)."""
+        if self._model is None:
+            from emoscope.models.lalm.loading import load_checkpoint
+
+            self._model, self._processor = load_checkpoint(self.config)
+        return self
+
+    @property
+    def model(self) -> Any:
+        """The loaded transformers model."""
+        return self.load()._model
+
+    @property
+    def processor(self) -> Any:
+        """The loaded processor (tokenizer padding on the left)."""
+        return self.load()._processor
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the prediction document's ``model`` block records about this model."""
+        checkpoint = self.config.checkpoint
+        path = Path(checkpoint).expanduser()
+        name = path.name if path.is_dir() else checkpoint
+        version = self.config.revision
+        if version is None and self._model is not None:
+            version = getattr(self._model.config, "_commit_hash", None)
+        return {
+            "name": name,
+            "version": version or "local",
+            "backend": f"lalm/{self.family.name}",
+            "labels": list(self.labels),
+            "modalities": sorted(self.modalities),
+            "prompt_id": self.prompt_id,
+            "prompt_hash": self.prompt_hash,
+            "adapter_id": Path(self.config.adapter).name if self.config.adapter else None,
+            "card": {
+                "family": self.family.name,
+                "checkpoint": name,
+                "mode": self.config.mode,
+                "condition": self.config.condition,
+                "calibrated": self.config.calibrate,
+                "length_normalize": self.config.length_normalize,
+            },
+        }
+
+    def model_info(self) -> dict[str, Any]:
+        """Return :attr:`info` (for callers that prefer a method)."""
+        return self.info
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def predict_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
+        """Return ``(len(batch), len(labels))`` probabilities; rows sum to 1."""
+        batch = list(batch)
+        self.last_unparsed_ = []
+        if self.config.calibrate and self.prior_ is None:
+            self.prior_ = self.estimate_prior()
+        rows = [
+            self._raw_proba(batch[i : i + self.config.batch_size])
+            for i in range(0, len(batch), self.config.batch_size)
+        ]
+        proba = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)))
+        if self.config.calibrate and self.prior_ is not None:
+            proba = calibrate(proba, self.prior_)
+        return proba
+
+    def estimate_prior(self) -> np.ndarray:
+        """Return the mean label distribution on content-free inputs of this condition."""
+        inputs = content_free_utterances(self.config.condition)
+        return self._raw_proba(inputs).mean(axis=0)
+
+    def _inputs(self, batch: Sequence[Utterance]) -> Any:
+        inputs = build_inputs(
+            self.processor,
+            batch,
+            self.prompt,
+            condition=self.config.condition,
+            mode=self.config.mode,
+            labels=self.labels,
+            family=self.family,
+        )
+        model = self.model
+        return inputs.to(model.device, dtype=model.dtype)
+
+    def continuations(self) -> list[list[int]]:
+        """Token ids scored per label: the answer word (or letter) plus the end-of-turn marker."""
+        if self._continuations is None:
+            answers = (
+                self.prompt.letters(self.labels)
+                if self.config.mode == "choice"
+                else self.prompt.answers(self.labels)
+            )
+            suffix = answer_suffix(self.processor) if self.config.include_end_token else ""
+            self._continuations = continuation_ids(self.processor.tokenizer, answers, suffix=suffix)
+        return self._continuations
+
+    def log_likelihoods(self, batch: Sequence[Utterance]) -> np.ndarray:
+        """Return the summed log-likelihood of each label's answer, ``(n, K)`` (score/choice)."""
+        tok = self.processor.tokenizer
+        scores = score_labels(
+            self.model,
+            self._inputs(batch),
+            self.continuations(),
+            explicit_position_ids=self.family.explicit_position_ids,
+            pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
+        )
+        return scores.numpy().astype(np.float64)
+
+    def generate_text(self, batch: Sequence[Utterance]) -> list[str]:
+        """Return the model's greedy free-text answers."""
+        import torch
+
+        inputs = self._inputs(batch)
+        tok = self.processor.tokenizer
+        with torch.inference_mode():
+            out = self.model.generate(
+                **{k: v for k, v in dict(inputs).items() if k != "num_audio_tokens"},
+                max_new_tokens=self.config.max_new_tokens,
+                do_sample=False,
+                pad_token_id=tok.pad_token_id,
+            )
+        new = out[:, inputs["input_ids"].shape[1] :]
+        return [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
+
+    def _raw_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
+        if not batch:
+            return np.zeros((0, len(self.labels)))
+        if self.config.mode == "generate":
+            return self._generate_proba(batch)
+        lengths = [len(c) for c in self.continuations()]
+        return scores_to_probabilities(
+            self.log_likelihoods(batch), lengths, length_normalize=self.config.length_normalize
+        )
+
+    def _generate_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
+        texts = self.generate_text(batch)
+        answers = dict(zip(self.labels, self.prompt.answers(self.labels), strict=True))
+        k = len(self.labels)
+        proba = np.full((len(batch), k), 1.0 / k)
+        for i, (u, text) in enumerate(zip(batch, texts, strict=True)):
+            label = parse_label(text, self.labels, answers=answers)
+            if label is None:
+                label = parse_choice(text, self.labels, answers=answers)
+            if label is None:
+                self.n_unparsed_ += 1
+                self.last_unparsed_.append(u.id)
+                log.warning("utterance %s: no label in the answer %r", u.id, text[:80])
+                continue
+            proba[i] = 0.0
+            proba[i, self.labels.index(label)] = 1.0
+        return proba
+
+
+def calibrate(proba: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Divide ``proba`` by ``prior`` column-wise and renormalise rows (contextual calibration).
+
+    Examples:
+        >>> calibrate(np.array([[0.6, 0.4]]), np.array([0.6, 0.4]))
+        array([[0.5, 0.5]])
+    """
+    prior = np.clip(np.asarray(prior, dtype=np.float64), 1e-12, None)
+    p = np.asarray(proba, dtype=np.float64) / prior[None, :]
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def lalm_from_path(config_cls: type[LALMConfig]) -> Any:
+    """Return a ``from_path`` hook recognising checkpoints of ``config_cls``'s family."""
+    from emoscope.models.lalm.loading import model_type_of
+
+    family = FAMILIES[config_cls().family]
+
+    def from_path(path: Path) -> LALMConfig | None:
+        model_type = model_type_of(path)
+        if model_type is None or model_type not in family.model_types:
+            return None
+        return config_cls(model=str(path))
+
+    return from_path
