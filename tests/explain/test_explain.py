@@ -162,3 +162,18 @@ def test_works_with_a_registered_backend() -> None:
     assert e["label"] == "angry"
     assert len(e["temporal"]["importance"]) == 4
     assert max(e["temporal"]["importance"]) > 0
+
+
+def test_no_peak_when_silencing_never_lowers_the_label() -> None:
+    # quiet audio: "neutral" wins and silencing any window only makes it more neutral
+    u = Utterance(id="q", waveform=tone(1.0, amplitude=0.02), transcript=None)
+    [e] = explain_segments(LoudOrLonely(), [u], cues=False)
+    assert e["label"] == "neutral"
+    assert max(e["temporal"]["importance"]) <= 0.01 and e["temporal"]["peak"] is None
+
+
+def test_segments_without_speaker_compare_with_the_recording() -> None:
+    utts = [Utterance(id=f"u{i}", waveform=tone(1.0, amplitude=0.05, seed=i)) for i in range(3)]
+    utts.append(Utterance(id="x", waveform=tone(1.0, amplitude=0.6, seed=7)))
+    out = explain_segments(LoudOrLonely(), utts, cues=True)
+    assert out[-1]["cues"]["description"] == "louder than usual in this recording"

@@ -96,3 +96,22 @@ def test_redacted_report(tmp_path: Path, open_page) -> None:
     assert "Sarah" not in text and "[NAME]" in text
     assert "replaced by placeholders" in text
     assert load.console_errors == []
+
+
+def test_occlusion_strip_drawn_per_window(tmp_path: Path, open_page) -> None:
+    temporal = {
+        "window_s": 0.5,
+        "starts": [0.0, 0.5, 1.0],
+        "ends": [0.5, 1.0, 1.5],
+        "importance": [0.01, 0.3, -0.05],
+        "peak": 0.75,
+    }
+    doc = sample_document(explanation={"label": "neutral", "temporal": temporal})
+    path = write_export(doc, "html", tmp_path / "r.html")
+    load = open_page(path)
+    strip = load.page.locator("#seg-0001 svg.occlusion rect.occ")
+    assert strip.count() == 3
+    heights = [strip.nth(i).bounding_box()["height"] for i in range(3)]
+    assert heights[1] == max(heights)
+    assert "most telling moment around 0:01.2" in load.page.locator("#seg-0001").inner_text()
+    assert load.console_errors == []

@@ -124,5 +124,10 @@ def explain_segments(
             values = cue_values([utterances[i].load_audio() for i in with_audio])
             speakers = [utterances[i].speaker for i in with_audio]
             for i, v, ref in zip(with_audio, values, baselines(values, speakers), strict=True):
-                out[i]["cues"] = describe(v, ref)
+                usual = (
+                    "this speaker's usual"
+                    if utterances[i].speaker is not None
+                    else "usual in this recording"
+                )
+                out[i]["cues"] = describe(v, ref, usual=usual)
     return out

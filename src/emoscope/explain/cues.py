@@ -5,6 +5,8 @@ semitones), mean loudness (``loudness_sma3_amean``, sones) and pace (``VoicedSeg
 a syllable-rate proxy). A speaker's baseline is the median over their segments in the recording
 (over all segments when they have fewer than :data:`MIN_BASELINE`); a cue is named when it is
 at least one spread (the segments' median absolute deviation, with a floor per cue) away.
+Segments without a speaker are compared with the whole recording ("than usual in this
+recording").
 
 Examples:
     >>> base = {"pitch": [30.0, 31.0, 30.5], "loudness": [1.0, 1.1, 0.9], "rate": [3.0, 3.2, 3.1]}
@@ -79,9 +81,17 @@ def baselines(
 
 
 def describe(
-    values: Mapping[str, float | None], baseline: Mapping[str, Sequence[float]]
+    values: Mapping[str, float | None],
+    baseline: Mapping[str, Sequence[float]],
+    *,
+    usual: str = "this speaker's usual",
 ) -> dict[str, Any]:
     """Compare one segment's cues with a baseline; return figures and a sentence.
+
+    Args:
+        values: The segment's cues (from :func:`cue_values`).
+        baseline: The values its baseline is taken from (from :func:`baselines`).
+        usual: What the baseline is, for the sentence.
 
     Returns:
         ``{cue: {"value", "baseline", "z", "relative"}}`` for each measurable cue, plus
@@ -114,10 +124,10 @@ def describe(
     if not result:
         sentence = "no acoustic cues could be measured"
     elif not words:
-        sentence = "close to this speaker's usual pitch, loudness and pace"
+        sentence = f"close to {usual} pitch, loudness and pace"
     elif len(words) == 1:
-        sentence = f"{words[0]} than this speaker's usual"
+        sentence = f"{words[0]} than {usual}"
     else:
-        sentence = f"{', '.join(words[:-1])} and {words[-1]} than this speaker's usual"
+        sentence = f"{', '.join(words[:-1])} and {words[-1]} than {usual}"
     result["description"] = sentence
     return result

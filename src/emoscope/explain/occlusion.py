@@ -15,6 +15,8 @@ from emoscope.models.base import EmotionModel, check_proba
 from emoscope.types import Utterance
 
 SAMPLE_RATE = 16000
+MIN_IMPORTANCE = 0.01
+"""A window must lower p(label) by more than this to be called the most telling moment."""
 
 
 def _predict(model: EmotionModel, batch: Sequence[Utterance]) -> np.ndarray:
@@ -83,7 +85,9 @@ def temporal_occlusion(
     """Silence each window of the audio in turn; report the drop of p(label) per window.
 
     The window grows beyond ``window_s`` for long utterances so that at most ``max_windows``
-    copies are scored. Times are seconds from the utterance's start. ``None`` without audio or
+    copies are scored. Times are seconds from the utterance's start; ``peak`` is the centre of
+    the most important window, or ``None`` when no window lowers p(label) by more than
+    :data:`MIN_IMPORTANCE`. ``None`` without audio or
     for a text-only model.
     """
     if "audio" not in model.modalities or not utterance.has_audio:
@@ -104,12 +108,14 @@ def temporal_occlusion(
     p = float(base[label_index])
     importance = [round(p - float(r[label_index]), 4) for r in rows]
     peak = int(np.argmax(importance))
+    centre = (starts[peak] + min(len(wav), starts[peak] + step)) / 2 / SAMPLE_RATE
     return {
         "window_s": round(window, 3),
         "starts": [round(s / SAMPLE_RATE, 3) for s in starts],
         "ends": [round(min(len(wav), s + step) / SAMPLE_RATE, 3) for s in starts],
         "importance": importance,
-        "peak": round((starts[peak] + min(len(wav), starts[peak] + step)) / 2 / SAMPLE_RATE, 3),
+        # the centre of the window whose silencing lowers p(label) most; None if none does
+        "peak": round(centre, 3) if importance[peak] > MIN_IMPORTANCE else None,
     }
 
 

@@ -254,21 +254,59 @@ def _highlighted_text(seg: Segment) -> str:
     return " ".join(out)
 
 
+def _occlusion_svg(seg: Segment, temporal: dict[str, Any]) -> str:
+    values = [float(v) for v in temporal.get("importance") or []]
+    starts = [float(v) for v in temporal.get("starts") or []]
+    ends = [float(v) for v in temporal.get("ends") or []]
+    if not values or len(values) != len(starts) or len(ends) != len(starts):
+        return ""
+    width, height = 240.0, 22.0
+    span = max(ends[-1], 1e-3)
+    peak = max(max(abs(v) for v in values), 1e-6)
+    bars = []
+    for a, b, v in zip(starts, ends, values, strict=True):
+        h = (height / 2 - 1) * abs(v) / peak
+        y = height / 2 - h if v >= 0 else height / 2
+        fill = "#d1343b" if v >= 0 else "#3b6fd1"
+        bars.append(
+            f'<rect class="occ" x="{width * a / span:.1f}" y="{y:.1f}" '
+            f'width="{max(1.0, width * (b - a) / span - 1):.1f}" height="{max(h, 0.5):.1f}" '
+            f'fill="{fill}"><title>{clock(seg.start + a)}-{clock(seg.start + b)}: '
+            f"{v:+.3f}</title></rect>"
+        )
+    return (
+        f'<svg class="occlusion" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
+        f'height="{height:.0f}" role="img" aria-label="importance of each moment">'
+        f'<line x1="0" x2="{width:.0f}" y1="{height / 2}" y2="{height / 2}" stroke="#ccc"/>'
+        + "".join(bars)
+        + "</svg>"
+    )
+
+
 def _explanation(seg: Segment) -> str:
     exp = seg.explanation or {}
+    label = str(exp.get("label", "?"))
     parts = []
     modality = exp.get("modality") or {}
     contribution = modality.get("contribution") or {}
     if contribution:
         shares = ", ".join(f"{esc(k)} {v:+.2f}" for k, v in contribution.items())
-        parts.append(f"what each part adds to p({esc(exp.get('label', '?'))}): {shares}")
+        alone = "; ".join(
+            f"{esc(m)} alone {pct((modality.get(m) or {}).get(label))}"
+            for m in ("audio", "text")
+            if modality.get(m)
+        )
+        parts.append(f"what each part adds to p({esc(label)}): {shares} ({alone})")
     cues = exp.get("cues") or {}
     if cues.get("description"):
-        parts.append(esc(cues["description"]))
+        parts.append(f"voice: {esc(cues['description'])}")
     temporal = exp.get("temporal") or {}
+    strip = _occlusion_svg(seg, temporal) if temporal else ""
     if temporal.get("peak") is not None:
         parts.append(f"most telling moment around {clock(seg.start + float(temporal['peak']))}")
-    return f'<div class="why">{"; ".join(parts)}</div>' if parts else ""
+    if not parts and not strip:
+        return ""
+    return f'<div class="why">{"; ".join(parts)}</div>{strip}'
 
 
 def _transcript(doc: PredictionDocument) -> str:
