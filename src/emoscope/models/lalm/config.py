@@ -38,7 +38,8 @@ class LALMConfig(ModelConfig):
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ...; ignored when ``device_map`` is set.
         device_map: Passed to ``from_pretrained`` (e.g. ``auto`` to spread over GPUs).
         load_in_4bit: Load weights in 4 bit with bitsandbytes (needs CUDA).
-        allow_download: Let transformers download missing files; off by default (offline).
+        allow_download: Let transformers download missing files; off by default (offline). The
+            CLI's ``--allow-download`` turns it on too.
         mode: ``score`` (label log-likelihoods), ``choice`` (lettered options) or ``generate``
             (free text, parsed).
         prompt: A shipped prompt id or the path of a JSON prompt template.

@@ -75,7 +75,10 @@ def load_checkpoint(config: LALMConfig) -> tuple[Any, Any]:
     device = resolve_device(config.device)
     dtype = resolve_dtype(config.dtype, device)
     quantization = _quantization(config, dtype)
-    common: dict[str, Any] = {"local_files_only": not config.allow_download}
+    from emoscope.privacy import downloads_allowed
+
+    allow_download = config.allow_download or downloads_allowed()
+    common: dict[str, Any] = {"local_files_only": not allow_download}
     if config.revision:
         common["revision"] = config.revision
     model_cls = getattr(transformers, spec.model_class)
@@ -85,8 +88,9 @@ def load_checkpoint(config: LALMConfig) -> tuple[Any, Any]:
     if config.device_map:
         kwargs["device_map"] = config.device_map
     hint = (
-        "Check the path, or download the model first (hf download ID) or set allow_download."
-        if not config.allow_download
+        "Check the path, or download the model first (hf download ID), or run with "
+        "--allow-download."
+        if not allow_download
         else "Check the id and your network."
     )
     try:
