@@ -5,7 +5,7 @@ name with :func:`register_exporter`; :func:`write_export` writes one file atomic
 
 Examples:
     >>> available_formats()
-    ['csv', 'emotionml', 'fhir', 'html', 'json']
+    ['csv', 'emotionml', 'fhir', 'html', 'json', 'pdf']
     >>> import tempfile, pathlib
     >>> from emoscope.testing.documents import sample_document
     >>> out = write_export(sample_document(), "csv", pathlib.Path(tempfile.mkdtemp()) / "d.csv")

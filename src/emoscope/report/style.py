@@ -115,5 +115,6 @@ dt { color: var(--muted); }
 dd { margin: 0; }
 mark.w { border-radius: 3px; padding: 0 1px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
-@media print { main { max-width: none; } .seg { break-inside: avoid; } }
+@page { size: A4; margin: 14mm 12mm; }
+@media print { main { max-width: none; padding: 0; } .seg { break-inside: avoid; } }
 """
