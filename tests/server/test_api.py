@@ -6,6 +6,7 @@ import hashlib
 import json
 import socket
 import stat
+import time
 from pathlib import Path
 
 import httpx
@@ -265,3 +266,28 @@ def test_delete_removes_everything(server: LiveServer, client: httpx.Client, tmp
     assert error_of(client.get(f"/v1/analyses/{job['id']}")) == (404, "not_found")
     assert error_of(client.delete(f"/v1/analyses/{job['id']}")) == (404, "not_found")
     assert job["id"] not in {j["id"] for j in client.get("/v1/analyses").json()["analyses"]}
+
+
+def test_running_job_reports_progress(client: httpx.Client, demo_sample: Path) -> None:
+    import inspect
+
+    from emoscope.pipeline import analyze
+
+    if "progress" not in inspect.signature(analyze).parameters:
+        pytest.skip("this pipeline reports no progress")
+    job_id = upload(client, demo_sample).json()["id"]
+    seen = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/analyses/{job_id}").json()
+        if job["state"] == "running" and job["progress"]:
+            seen.append(job["progress"])
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert job["state"] == "done", job
+    assert job["progress"] is None
+    assert seen, "no progress was reported while the demo ran"
+    duration = job["document"]["recording"]["duration_s"]
+    assert all(0 <= p["done_s"] <= p["total_s"] + 0.1 for p in seen)
+    assert abs(seen[-1]["total_s"] - duration) < 0.5

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import inspect
 import logging
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ def build_config(options: dict[str, Any]) -> Any:
     """
     from emoscope.pipeline import AnalyzeConfig
 
-    names = {f.name for f in dataclasses.fields(AnalyzeConfig)}
+    names = _config_fields()
     wanted = {k: v for k, v in options.items() if k != "keep_upload" and v is not None}
     known = {k: v for k, v in wanted.items() if k in names}
     extra = {k: v for k, v in wanted.items() if k not in names and k != "model"}
@@ -38,20 +40,37 @@ def build_config(options: dict[str, Any]) -> Any:
     return AnalyzeConfig(**known)
 
 
-def run_analysis(upload: str, options: dict[str, Any]) -> dict[str, Any]:
+def _config_fields() -> set[str]:
+    from emoscope.pipeline import AnalyzeConfig
+
+    return {f.name for f in dataclasses.fields(AnalyzeConfig)}
+
+
+def run_analysis(
+    upload: str,
+    options: dict[str, Any],
+    *,
+    progress: Callable[[str, float, float], None] | None = None,
+) -> dict[str, Any]:
     """Analyse one stored upload and return ``{"document": ...}`` or ``{"error": {...}}``.
 
     Args:
         upload: Path of the stored upload.
         options: The job's :class:`~emoscope.server.jobs.JobOptions` as a dict.
+        progress: Called with ``(stage, seconds done, seconds in all)`` when the pipeline
+            reports progress.
     """
     from emoscope.errors import EmoscopeError
     from emoscope.pipeline import analyze
     from emoscope.schema import validate_document
 
     try:
-        doc = analyze(Path(upload), build_config(options))
-        if options.get("redact") or options.get("no_transcript"):
+        kwargs: dict[str, Any] = {}
+        if progress is not None and "progress" in inspect.signature(analyze).parameters:
+            kwargs["progress"] = progress
+        doc = analyze(Path(upload), build_config(options), **kwargs)
+        pipeline_privacy = {"redact", "no_transcript"} <= _config_fields()
+        if (options.get("redact") or options.get("no_transcript")) and not pipeline_privacy:
             from emoscope.privacy import apply_privacy
 
             redact, no_transcript = bool(options.get("redact")), bool(options.get("no_transcript"))

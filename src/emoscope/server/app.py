@@ -68,6 +68,10 @@ class JobView(BaseModel):
     attempts: int
     upload_kept: bool
     queue_position: int | None = Field(default=None, description="1 = next to run")
+    progress: dict[str, Any] | None = Field(
+        default=None,
+        description="While running: the pipeline's stage and seconds of audio done / in all.",
+    )
     error: dict[str, str] | None = None
     links: dict[str, Any] = Field(default_factory=dict)
     document: dict[str, Any] | None = Field(
@@ -106,6 +110,7 @@ def _view(service: Service, job: Job, *, with_document: bool) -> JobView:
         **job.model_dump(exclude={"error"}),
         error=job.error.model_dump() if job.error else None,
         queue_position=service.pool.position(job.id) if job.state == "queued" else None,
+        progress=service.pool.progress(job.id) if job.state == "running" else None,
         links=links,
         document=document,
     )

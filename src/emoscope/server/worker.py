@@ -25,9 +25,20 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.2
 
 
+_PROGRESS_EVERY_S = 0.5
+
+
 def _child_main(conn: Connection) -> None:
-    """Loop of a worker process: receive ``(upload, options)``, send back the result."""
+    """Loop of a worker process: receive a task, send progress now and then, then the result."""
     from emoscope.server.analysis import run_analysis
+
+    last = [0.0]
+
+    def progress(stage: str, done_s: float, total_s: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= _PROGRESS_EVERY_S:
+            last[0] = now
+            conn.send({"progress": {"stage": stage, "done_s": done_s, "total_s": total_s}})
 
     while True:
         try:
@@ -36,7 +47,8 @@ def _child_main(conn: Connection) -> None:
             return
         if task is None:
             return
-        conn.send(run_analysis(task["upload"], task["options"]))
+        last[0] = 0.0
+        conn.send(run_analysis(task["upload"], task["options"], progress=progress))
 
 
 class _Child:
@@ -87,6 +99,7 @@ class WorkerPool:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._children: dict[int, _Child] = {}
+        self._progress: dict[str, dict[str, Any]] = {}
         self.completed = 0
 
     # -- queue -------------------------------------------------------------------------------
@@ -115,6 +128,11 @@ class WorkerPool:
         """Jobs being analysed now."""
         with self._cond:
             return len(self._running)
+
+    def progress(self, job_id: str) -> dict[str, Any] | None:
+        """Return the last progress a running job reported (stage, seconds done and in all)."""
+        with self._cond:
+            return self._progress.get(job_id)
 
     def cancel(self, job_id: str) -> None:
         """Forget a queued job, or stop the analysis of a running one (its job was deleted)."""
@@ -172,6 +190,7 @@ class WorkerPool:
                 with self._cond:
                     self._running.discard(job_id)
                     self._cancelled.discard(job_id)
+                    self._progress.pop(job_id, None)
 
     def _process(self, slot: int, job_id: str) -> None:
         job = self.store.get(job_id)
@@ -194,9 +213,15 @@ class WorkerPool:
         while True:
             if child.conn.poll(_POLL_S):
                 try:
-                    return child.conn.recv()
+                    message = child.conn.recv()
                 except (EOFError, OSError):
-                    pass  # the child died while answering: handled as a crash below
+                    message = None  # the child died while answering: handled as a crash below
+                if message is not None and "progress" in message:
+                    with self._cond:
+                        self._progress[job_id] = message["progress"]
+                    continue
+                if message is not None:
+                    return message
             with self._cond:
                 cancelled = job_id in self._cancelled
             if self._stop.is_set() or cancelled:

@@ -11,6 +11,8 @@ const LABEL_COLOURS = {
 };
 const FALLBACK_COLOURS = [["#a6cee3", "#000"], ["#b2df8a", "#000"], ["#fb9a99", "#000"],
   ["#fdbf6f", "#000"], ["#cab2d6", "#000"]];
+const STAGE_NAMES = { vad: "finding speech", segments: "transcribing and analysing",
+  asr: "transcribing", speakers: "telling speakers apart", explain: "explaining" };
 const FORMAT_NAMES = { json: "JSON", html: "Report (HTML)", emotionml: "EmotionML",
   fhir: "FHIR R4", csv: "CSV", pdf: "PDF" };
 
@@ -207,7 +209,14 @@ function watch(jobId) {
       showProgress(null, `${job.filename}: waiting in the queue (place ${job.queue_position || "?"})…`);
     } else if (job.state === "running") {
       const seconds = (Date.now() - Date.parse(job.started)) / 1000;
-      showProgress(null, `${job.filename}: analysing… ${formatTime(Math.max(0, seconds))}`);
+      const p = job.progress;
+      if (p && p.total_s > 0) {
+        const share = Math.min(1, p.done_s / p.total_s);
+        const stage = STAGE_NAMES[p.stage] || p.stage;
+        showProgress(Math.round(share * 100), `${job.filename}: ${stage}, ${formatTime(p.done_s)} of ${formatTime(p.total_s)} (${formatTime(Math.max(0, seconds))} so far)`);
+      } else {
+        showProgress(null, `${job.filename}: analysing… ${formatTime(Math.max(0, seconds))}`);
+      }
     } else if (job.state === "done") {
       showProgress(100, `${job.filename}: done.`);
       showResult(job);
