@@ -99,7 +99,7 @@ class AnalyzeConfig:
     merge_gap_s: float = 0.6
     beam_size: int = 1
     min_confidence: float = 0.4
-    max_wer: float = 0.5
+    max_wer: float = 0.6
     chunk_s: float = 30.0
     redact: bool = False
     no_transcript: bool = False
@@ -200,22 +200,35 @@ def _load_predictor(spec: str | None, cache: ModelCache, notes: list[str]) -> _P
             "No emotion predictions: the default model is not installed in this version, so "
             "segments have no emotion labels (use --model to choose another model)."
         )
-        log.warning(notes[-1])
+        log.info(notes[-1])
         return None
-    info = getattr(model, "model_info", None)
-    if callable(info):
-        model_info = info()
-    else:
-        card = getattr(model, "card", None)
-        model_info = ModelInfo(
-            name=str(getattr(model, "name", spec)),
-            version=str(getattr(model, "version", __version__)),
-            backend=str(getattr(model, "backend", type(model).__name__)),
-            labels=list(model.labels),
-            modalities=sorted(model.modalities),
-            card=card if isinstance(card, dict) else None,
-        )
-    return _Predictor(model, model_info)
+    return _Predictor(model, model_info(model, spec))
+
+
+def model_info(model: Any, spec: str) -> ModelInfo:
+    """Describe a loaded model for the document.
+
+    A backend may offer ``model_info() -> ModelInfo``; otherwise the fields come from its
+    ``info`` dict (``name``, ``version``, ``backend``, ``prompt_id``...), its attributes, and
+    the name it was loaded by.
+    """
+    describe = getattr(model, "model_info", None)
+    if callable(describe):
+        return describe()
+    info = getattr(model, "info", None)
+    info = info if isinstance(info, dict) else {}
+    card = info.get("card", getattr(model, "card", None))
+    return ModelInfo(
+        name=str(info.get("name", getattr(model, "name", spec))),
+        version=str(info.get("version", getattr(model, "version", __version__))),
+        backend=str(info.get("backend", type(model).__name__)),
+        labels=list(model.labels),
+        modalities=sorted(model.modalities),
+        prompt_id=info.get("prompt_id"),
+        prompt_hash=info.get("prompt_hash"),
+        adapter_id=info.get("adapter_id"),
+        card=card if isinstance(card, dict) else None,
+    )
 
 
 def _segments_of(
@@ -245,6 +258,35 @@ def _segments_of(
     regions = activity.regions(max_speech_s=bounds.max_s)
     spans = merge_regions(regions, bounds=bounds)
     return spans, [None] * len(spans), [None] * len(spans)
+
+
+def prepare(config: AnalyzeConfig | None = None, *, cache: ModelCache | None = None) -> list[str]:
+    """Check the options and load the models before any recording is read.
+
+    Call it once before a batch so that a bad option fails at once (exit code 2) instead of once
+    per file, and so that model loading is not counted in the first file's time.
+
+    Returns:
+        Notes for the user (e.g. that there will be no emotion predictions).
+
+    Raises:
+        UsageError: For options that cannot work (an unknown --model, a bad transcript...).
+    """
+    config = config or AnalyzeConfig()
+    cache = cache or shared_cache()
+    SegmentBounds(
+        min_s=config.min_segment_s, max_s=config.max_segment_s, merge_gap_s=config.merge_gap_s
+    )
+    n_speakers = parse_speakers(config.speakers)
+    if config.transcript:
+        read_transcript(Path(config.transcript))
+    notes: list[str] = []
+    _load_predictor(config.model, cache, notes)
+    cache.vad()
+    cache.asr(config.asr_model, language=config.language, beam_size=config.beam_size)
+    if n_speakers != 0:
+        cache.speaker_encoder()
+    return notes
 
 
 def analyze(

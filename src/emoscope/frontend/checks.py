@@ -76,7 +76,7 @@ def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
 class CheckOptions:
     """Limits of the alignment check."""
 
-    max_wer: float = 0.5
+    max_wer: float = 0.6
     min_rate_wps: float = 0.5
     max_rate_wps: float = 6.5
     min_rate_duration_s: float = 2.0

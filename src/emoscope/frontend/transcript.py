@@ -182,26 +182,41 @@ def read_transcript(path: Path) -> GivenTranscript:
     return GivenTranscript(source=source, cues=tuple(pseudonymous))
 
 
+def _tokens(words: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Normalised tokens of ``words`` and, for each token, the index of its word."""
+    tokens, owners = [], []
+    for i, word in enumerate(words):
+        for token in normalise(word):
+            tokens.append(token)
+            owners.append(i)
+    return tokens, owners
+
+
+def _ends_sentence(word: str) -> bool:
+    return word.rstrip("\"')\u201d\u2019").endswith((".", "?", "!", ";", ":"))
+
+
 class TextAligner:
     """Aligns plain text to the recogniser's words, one window at a time (bounded memory).
 
     A pointer moves through the given words. For each window, the next stretch of given words is
-    matched against the heard words (difflib); a matched given word takes the time of its heard
-    word, an unmatched one the time interpolated between its matched neighbours. Given words
-    never matched by the end of the recording go to the last window (and so fail its check).
+    matched token by token against the heard words (difflib, after :func:`normalise`, so that
+    "I'm" matches "I am"): a matched word takes the time of its heard word; a misheard stretch
+    is spread over the heard words it replaces; words not heard at all join the sentence they
+    belong to (the neighbour before them, unless a sentence ends first). Given words never
+    matched by the end of the recording go to the last window (and so fail its check).
 
     Examples:
         >>> heard = [Word(word="hello", start=0.0, end=0.4), Word(word="world", start=0.5, end=0.9)]
         >>> aligner = TextAligner("Hello, wide world! And more.")
         >>> [(w, round(t, 2)) for w, t in aligner.align(heard, last=False)]
-        [('Hello,', 0.2), ('wide', 0.45), ('world!', 0.7)]
+        [('Hello,', 0.2), ('wide', 0.2), ('world!', 0.7)]
         >>> [w for w, _ in aligner.align([], last=True)]
         ['And', 'more.']
     """
 
     def __init__(self, text: str) -> None:
         self.words = text.split()
-        self._norm = [" ".join(normalise(w)) for w in self.words]
         self.pointer = 0
 
     @property
@@ -222,42 +237,57 @@ class TextAligner:
                 self.pointer = len(self.words)
                 return [(w, float("inf")) for w in rest]
             return []
-        hyp = [" ".join(normalise(w.word)) for w in heard]
         times = [(w.start + w.end) / 2 for w in heard]
-        span = len(self.words) if last else min(len(self.words), self.pointer + 2 * len(hyp) + 20)
-        ref = self._norm[self.pointer : span]
-        matcher = SequenceMatcher(None, ref, hyp, autojunk=False)
-        blocks = [b for b in matcher.get_matching_blocks() if b.size]
-        placed: dict[int, float] = {}
-        for block in blocks:
-            for k in range(block.size):
-                placed[block.a + k] = times[block.b + k]
-        if not placed:  # nothing in common: read the next words at the heard pace
-            count = len(ref) if last else min(len(ref), len(hyp))
-            out = [
-                (self.words[self.pointer + i], times[min(i, len(times) - 1)]) for i in range(count)
-            ]
+        h_tok, h_owner = _tokens([w.word for w in heard])
+        span = len(self.words) if last else min(len(self.words), self.pointer + 2 * len(heard) + 20)
+        given = self.words[self.pointer : span]
+        r_tok, r_owner = _tokens(given)
+        opcodes = SequenceMatcher(None, r_tok, h_tok, autojunk=False).get_opcodes()
+        equal = [op for op in opcodes if op[0] == "equal"]
+        if not equal or not h_tok:  # nothing in common: read the next words at the heard pace
+            count = len(given) if last else min(len(given), len(heard))
+            out = [(given[i], times[min(i, len(times) - 1)]) for i in range(count)]
             self.pointer += count
             return out
-        last_ref = max(placed)
-        last_hyp = max(b.b + b.size for b in blocks) - 1
-        extra = len(hyp) - 1 - last_hyp  # heard words after the last match
-        end = len(ref) if last else min(len(ref), last_ref + 1 + extra)
-        keys = sorted(placed)
-        out = []
-        for i in range(end):
-            if i in placed:
-                t = placed[i]
-            else:
-                before = [k for k in keys if k < i]
-                after = [k for k in keys if k > i]
-                if before and after:
-                    a, b = before[-1], after[0]
-                    t = placed[a] + (placed[b] - placed[a]) * (i - a) / (b - a)
-                elif after:
-                    t = min(placed[after[0]], times[0])
-                else:
-                    t = times[min(len(times) - 1, last_hyp + (i - last_ref))]
-            out.append((self.words[self.pointer + i], t))
-        self.pointer += end
-        return out
+        _, _, last_i, _, last_j = equal[-1]
+        end_tok = len(r_tok) if last else min(len(r_tok), last_i + len(h_tok) - last_j)
+        token_times = [0.0] * end_tok
+
+        def at(j: int) -> float:
+            return times[h_owner[min(max(j, 0), len(h_tok) - 1)]]
+
+        for tag, i1, i2, j1, j2 in opcodes:
+            for i in range(i1, min(i2, end_tok)):
+                if tag == "equal":
+                    token_times[i] = at(j1 + i - i1)
+                elif tag == "replace":
+                    token_times[i] = at(j1 + (i - i1) * (j2 - j1) // (i2 - i1))
+                elif tag == "delete":
+                    before = r_owner[i1 - 1] if i1 > 0 else None
+                    joins_next = before is None or any(
+                        _ends_sentence(given[k]) for k in range(before, r_owner[i])
+                    )
+                    if j1 == 0 or (joins_next and j1 < len(h_tok)):
+                        token_times[i] = at(j1)
+                    else:
+                        token_times[i] = at(j1 - 1)
+        n_words = (r_owner[end_tok - 1] + 1) if end_tok else 0
+        if last:
+            n_words = len(given)
+        word_times: list[float | None] = [None] * n_words
+        for i in range(end_tok):
+            if word_times[r_owner[i]] is None:
+                word_times[r_owner[i]] = token_times[i]
+        filled = _fill(word_times, default=times[-1])
+        self.pointer += n_words
+        return list(zip(given[:n_words], filled, strict=True))
+
+
+def _fill(values: list[float | None], *, default: float) -> list[float]:
+    """Give words without tokens (a lone dash) the time of the word before (or after) them."""
+    previous = next((v for v in values if v is not None), default)
+    out: list[float] = []
+    for v in values:
+        previous = v if v is not None else previous
+        out.append(previous)
+    return out

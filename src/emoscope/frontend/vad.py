@@ -116,9 +116,13 @@ class SileroVad:
     """
 
     def __init__(self) -> None:
+        import warnings
+
         from silero_vad import load_silero_vad
 
-        self._model = load_silero_vad(onnx=True)
+        with warnings.catch_warnings():  # silero-vad uses a deprecated importlib call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._model = load_silero_vad(onnx=True)
 
     def run(self, chunks: Iterable[np.ndarray]) -> VoiceActivity:
         """Return the speech probabilities of the concatenated ``chunks`` (16 kHz mono)."""
