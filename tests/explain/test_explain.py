@@ -177,3 +177,26 @@ def test_segments_without_speaker_compare_with_the_recording() -> None:
     utts.append(Utterance(id="x", waveform=tone(1.0, amplitude=0.6, seed=7)))
     out = explain_segments(LoudOrLonely(), utts, cues=True)
     assert out[-1]["cues"]["description"] == "louder than usual in this recording"
+
+
+def test_explain_document_fills_segments_and_method() -> None:
+    from emoscope.explain import explain_document
+
+    doc = sample_document()
+    utts = [
+        Utterance(
+            id=s.id,
+            waveform=tone(s.duration, amplitude=0.05),
+            transcript=s.transcript,
+            speaker=s.speaker,
+        )
+        for s in doc.segments
+    ]
+    out = explain_document(LoudOrLonely(), doc, utts, cues=False)
+    assert out.provenance.explanation_method == METHOD
+    assert out.segments[3].explanation["label"] == "sad"  # "I feel so alone and tired"
+    top = max(out.segments[3].explanation["words"], key=lambda w: w["importance"])
+    assert top["word"] in {"alone", "tired."}
+    validate_document(out.to_json_dict())
+    with pytest.raises(ValueError, match="one utterance per segment"):
+        explain_document(LoudOrLonely(), doc, utts[:2])

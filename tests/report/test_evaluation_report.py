@@ -99,3 +99,29 @@ def test_labels_the_model_cannot_output_are_warned(run) -> None:
     metrics, _ = run
     html = render_evaluation_report({**metrics, "labels_model_cannot_output": ["disgust"]})
     assert "cannot output: disgust" in html
+
+
+def test_run_folder_report(run, tmp_path: Path, open_page) -> None:
+    import json
+
+    from emoscope.errors import UsageError
+    from emoscope.report import write_run_report
+
+    metrics, predictions = run
+    with pytest.raises(UsageError, match="no metrics.json"):
+        write_run_report(tmp_path)
+    stored = {
+        **metrics,
+        "model": {"name": "egemaps-logreg", "version": "1"},
+        "warnings": ["speaker overlap: none"],
+        "created": "2026-11-25T10:00:00Z",
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps(stored))
+    (tmp_path / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in predictions))
+    out = write_run_report(tmp_path)
+    assert out == tmp_path / "report.html"
+    load = open_page(out)
+    text = load.page.locator("body").inner_text()
+    assert "egemaps-logreg 1" in text and "speaker overlap: none" in text
+    assert load.page.locator("svg#calibration rect.cal-bin").count() >= 3
+    assert load.console_errors == []

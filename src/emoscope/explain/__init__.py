@@ -9,12 +9,13 @@
   in the recording, in words ("louder and higher than this speaker's usual").
 
 :func:`explain_segments` returns one JSON-ready dict per utterance, stored in
-``Segment.explanation`` and shown in the HTML report. :data:`METHOD` names the method for
+``Segment.explanation`` and shown in the HTML report; :func:`explain_document` fills a whole
+document. :data:`METHOD` names the method for
 ``provenance.explanation_method``.
 """
 
 from __future__ import annotations
 
-from emoscope.explain.core import METHOD, explain_segments, explain_utterance
+from emoscope.explain.core import METHOD, explain_document, explain_segments, explain_utterance
 
-__all__ = ["METHOD", "explain_segments", "explain_utterance"]
+__all__ = ["METHOD", "explain_document", "explain_segments", "explain_utterance"]

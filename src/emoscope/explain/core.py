@@ -2,7 +2,7 @@
 
 Examples:
     >>> import numpy as np
-    >>> from emoscope.types import Utterance
+    >>> from emoscope.types import PredictionDocument, Utterance
     >>> class Words:  # a text-only toy model: "sad" words make "sad" likely
     ...     labels = ("neutral", "sad")
     ...     modalities = frozenset({"text"})
@@ -29,7 +29,7 @@ from emoscope.explain.occlusion import (
     word_occlusion,
 )
 from emoscope.models.base import EmotionModel
-from emoscope.types import Utterance
+from emoscope.types import PredictionDocument, Utterance
 
 METHOD = "emoscope.explain/1: modality ablation, temporal and word occlusion, eGeMAPS cues"
 """What ``provenance.explanation_method`` says when explanations were computed."""
@@ -131,3 +131,34 @@ def explain_segments(
                 )
                 out[i]["cues"] = describe(v, ref, usual=usual)
     return out
+
+
+def explain_document(
+    model: EmotionModel,
+    doc: PredictionDocument,
+    utterances: Sequence[Utterance],
+    **options: Any,
+) -> PredictionDocument:
+    """Return ``doc`` with each segment's explanation filled in and the method recorded.
+
+    Args:
+        model: The model that produced the document's predictions.
+        doc: The prediction document.
+        utterances: One per segment, in the same order (what the model was given).
+        **options: Passed to :func:`explain_segments`.
+
+    Raises:
+        ValueError: If the numbers of utterances and segments differ.
+    """
+    if len(utterances) != len(doc.segments):
+        raise ValueError(
+            f"explain_document needs one utterance per segment: {len(doc.segments)} segments, "
+            f"{len(utterances)} utterances."
+        )
+    explanations = explain_segments(model, utterances, **options)
+    segments = [
+        seg.model_copy(update={"explanation": exp})
+        for seg, exp in zip(doc.segments, explanations, strict=True)
+    ]
+    provenance = doc.provenance.model_copy(update={"explanation_method": METHOD})
+    return doc.model_copy(update={"segments": segments, "provenance": provenance})

@@ -9,7 +9,16 @@ resources, so they open offline in any browser and can be mailed or archived as 
 
 from __future__ import annotations
 
-from emoscope.report.evaluation import reliability_bins, render_evaluation_report
+from emoscope.report.evaluation import (
+    reliability_bins,
+    render_evaluation_report,
+    write_run_report,
+)
 from emoscope.report.recording import render_recording_report
 
-__all__ = ["reliability_bins", "render_evaluation_report", "render_recording_report"]
+__all__ = [
+    "reliability_bins",
+    "render_evaluation_report",
+    "render_recording_report",
+    "write_run_report",
+]

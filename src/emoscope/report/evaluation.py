@@ -18,7 +18,9 @@ Examples:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -310,3 +312,64 @@ row (blue on the diagonal: correct).</p>
 <h2>Fairness</h2>{fairness_tables(metrics.get("fairness"))}
 </main></body></html>
 """
+
+
+def _run_details(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    model = metrics.get("model") or {}
+    if isinstance(model, Mapping) and "folds" in model:
+        name = f"{len(model['folds'])} fitted folds"
+    elif isinstance(model, Mapping):
+        name = " ".join(str(model.get(k)) for k in ("name", "version") if model.get(k))
+    else:
+        name = str(model)
+    details = {
+        "model": name or "-",
+        "manifest": (metrics.get("manifest") or {}).get("path", "-"),
+        "created": metrics.get("created", "-"),
+        "emoscope": metrics.get("emoscope_version", "-"),
+    }
+    for i, warning in enumerate(metrics.get("warnings") or [], start=1):
+        details[f"warning {i}"] = warning
+    return details
+
+
+def write_run_report(run_dir: Path, *, out: Path | None = None) -> Path:
+    """Render the evaluation report of an ``emoscope evaluate`` run folder.
+
+    Reads ``RUN_DIR/metrics.json`` and, for the calibration diagram, ``predictions.jsonl``.
+
+    Args:
+        run_dir: The run folder.
+        out: Where to write (default ``RUN_DIR/report.html``).
+
+    Returns:
+        The path written.
+
+    Raises:
+        UsageError: If the folder has no ``metrics.json`` (the run is not finished).
+    """
+    from emoscope.errors import UsageError
+
+    run_dir = Path(run_dir)
+    metrics_path = run_dir / "metrics.json"
+    if not metrics_path.is_file():
+        raise UsageError(
+            f"{run_dir}: no metrics.json. Finish the run with `emoscope evaluate` first."
+        )
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    predictions = []
+    predictions_path = run_dir / "predictions.jsonl"
+    if predictions_path.is_file():
+        with open(predictions_path, encoding="utf-8") as fh:
+            predictions = [json.loads(line) for line in fh if line.strip()]
+    html = render_evaluation_report(
+        metrics,
+        predictions=predictions,
+        title=f"Evaluation report - {run_dir.name}",
+        run=_run_details(metrics),
+    )
+    target = Path(out) if out is not None else run_dir / "report.html"
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(target)
+    return target
