@@ -93,6 +93,8 @@ table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
   vertical-align: top; }
 th { font-weight: 600; background: var(--soft); }
+table.confusion { width: auto; }
+table.confusion td { min-width: 64px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .chip { display: inline-block; border-radius: 10px; padding: 0 8px; color: #fff;
   font-size: 13px; font-weight: 600; white-space: nowrap; }
