@@ -58,6 +58,9 @@ def test_metrics_json_of_a_cross_corpus_run(test_manifest, fitted_model, tmp_pat
     assert set(fair["by_speaker"]) == {"heldout-spk0", "heldout-spk1"}
     assert set(fair["by_gender"]) == {"male", "female"}
     assert fair["by_corpus"]["heldout"]["ua"] == metrics["ua"]
+    # the report module's evaluation report comes with the run (self-contained HTML)
+    page = (run / "report.html").read_text()
+    assert page.count('cm-cell"') == 16 and "<script" not in page
 
 
 def test_batched_and_one_by_one_runs_agree(test_manifest, fitted_model, tmp_path):

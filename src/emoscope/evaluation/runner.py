@@ -42,6 +42,7 @@ from emoscope.types import Utterance
 STORE_FILE = "run.sqlite"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.jsonl"
+REPORT_FILE = "report.html"
 FITTED_DIR = "fitted"
 
 ProgressCallback = Callable[[int, int], None]
@@ -376,6 +377,7 @@ def evaluate(
     )
     _write_json(run_dir / METRICS_FILE, metrics)
     _write_jsonl(run_dir / PREDICTIONS_FILE, predictions)
+    _write_report(run_dir, metrics, predictions)
     return EvaluationResult(run_dir, metrics, metrics["errors"], warnings_)
 
 
@@ -391,8 +393,31 @@ def _clear_run(run_dir: Path) -> None:
     for name in (STORE_FILE, f"{STORE_FILE}-wal", f"{STORE_FILE}-shm", METRICS_FILE):
         (run_dir / name).unlink(missing_ok=True)
     (run_dir / PREDICTIONS_FILE).unlink(missing_ok=True)
+    (run_dir / REPORT_FILE).unlink(missing_ok=True)
     if (run_dir / FITTED_DIR).is_dir():
         shutil.rmtree(run_dir / FITTED_DIR)
+
+
+def _write_report(
+    run_dir: Path, metrics: dict[str, Any], predictions: Sequence[dict[str, Any]]
+) -> None:
+    """Write ``RUN_DIR/report.html`` with the report module's evaluation report."""
+    from emoscope.report.evaluation import render_evaluation_report
+
+    model = metrics.get("model") or {}
+    details = {
+        "model": model.get("spec") or (model.get("folds") or [{}])[0].get("spec"),
+        "manifest": metrics["manifest"]["path"],
+        "utterances": f"{metrics['n']} scored, {metrics['errors']} errors, "
+        f"{metrics['skipped_unmapped']} without a canonical label",
+        "emoscope": metrics["emoscope_version"],
+    }
+    page = render_evaluation_report(
+        metrics, predictions=predictions, title=f"Evaluation: {run_dir.name}", run=details
+    )
+    tmp = run_dir / f".{REPORT_FILE}.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(run_dir / REPORT_FILE)
 
 
 def _write_json(path: Path, data: Any) -> None:
