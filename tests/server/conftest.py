@@ -62,7 +62,12 @@ class LiveServer:
             *self.args,
         ]
         self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -78,10 +83,14 @@ class LiveServer:
         raise RuntimeError(f"server did not start within {START_TIMEOUT_S} s")
 
     def stop(self, sig: int = signal.SIGTERM) -> str:
+        """Stop the service; SIGKILL kills it with its workers at once, like a power cut."""
         if self.proc is None:
             return self.output
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:

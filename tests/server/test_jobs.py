@@ -52,66 +52,56 @@ def test_twenty_concurrent_uploads_all_complete(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_results_and_interrupted_jobs_survive_a_restart(tmp_path: Path) -> None:
+def test_interrupted_jobs_are_queued_again_and_results_survive(tmp_path: Path) -> None:
     data = tmp_path / "data"
     server = LiveServer(data, args=("--workers", "1")).start()
-    try:
-        first = post(server, tone_file(tmp_path, "first.wav", freq=300.0))
-        with server.client() as c:
-            done = wait_done(c, first["id"])
-        assert done["state"] == "done"
-        # freeze the worker process, so that one job stays running and the others queued
-        assert server.proc is not None
-        children = psutil.Process(server.proc.pid).children()
-        (worker,) = [p for p in children if "resource_tracker" not in " ".join(p.cmdline())]
-        worker.suspend()
-        pending = [post(server, tone_file(tmp_path, f"p{i}.wav", freq=600.0 + i)) for i in range(3)]
-        with server.client() as c:
-            deadline = time.monotonic() + 30
-            while c.get(f"/v1/analyses/{pending[0]['id']}").json()["state"] != "running":
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-            waiting = [c.get(f"/v1/analyses/{j['id']}").json() for j in pending[1:]]
-        assert [(j["state"], j["queue_position"]) for j in waiting] == [
-            ("queued", 1),
-            ("queued", 2),
-        ]
-    finally:
-        server.stop(signal.SIGTERM)
-    states = [
-        json.loads((data / "jobs" / j["id"] / "job.json").read_text())["state"] for j in pending
-    ]
-    assert states == ["running", "queued", "queued"]
-    assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+    # three uploads while the worker process is still starting, then a hard crash (SIGKILL)
+    jobs = [post(server, tone_file(tmp_path, f"p{i}.wav", freq=600.0 + i)) for i in range(3)]
+    server.stop(signal.SIGKILL)
+    states = [json.loads((data / "jobs" / j["id"] / "job.json").read_text()) for j in jobs]
+    assert [s["state"] for s in states] == ["running", "queued", "queued"]
     server.start()
     try:
         with server.client() as c:
-            again = c.get(f"/v1/analyses/{first['id']}").json()
-            assert again["state"] == "done" and again["document"] == done["document"]
-            results = [wait_done(c, job["id"]) for job in pending]
+            results = [wait_done(c, job["id"]) for job in jobs]
         assert [r["state"] for r in results] == ["done"] * 3
         assert [r["attempts"] for r in results] == [2, 1, 1]
+        assert not any((data / "jobs" / j["id"] / "upload").exists() for j in jobs)
+    finally:
+        server.stop(signal.SIGTERM)
+    server.start()  # a plain restart: every result is still there, unchanged
+    try:
+        with server.client() as c:
+            again = [c.get(f"/v1/analyses/{j['id']}").json() for j in jobs]
+            assert c.get("/v1/health").json()["completed"] == 0  # nothing ran again
     finally:
         server.stop()
+    assert [a["document"] for a in again] == [r["document"] for r in results]
 
 
 def test_a_job_interrupted_too_often_fails_instead_of_looping(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    server = LiveServer(data).start()
+    # the state a service leaves when a recording crashed it twice
+    job_id = "5b8f3a52-2a8e-4d0e-9d55-0e8f1f6b2c41"
+    folder = tmp_path / "data" / "jobs" / job_id
+    folder.mkdir(parents=True)
+    tone_file(folder, "upload.wav").rename(folder / "upload")
+    record = {
+        "id": job_id,
+        "state": "running",
+        "created": "2026-01-01T00:00:00.000Z",
+        "started": "2026-01-01T00:00:01.000Z",
+        "filename": "crashy.wav",
+        "format": "wav",
+        "size_bytes": (folder / "upload").stat().st_size,
+        "attempts": 2,
+    }
+    (folder / "job.json").write_text(json.dumps(record))
+    server = LiveServer(tmp_path / "data").start()
     try:
-        job = post(server, tone_file(tmp_path, "x.wav", freq=700.0))
         with server.client() as c:
-            wait_done(c, job["id"])
-    finally:
-        server.stop()
-    record = data / "jobs" / job["id"] / "job.json"
-    stuck = json.loads(record.read_text()) | {"state": "running", "attempts": 2, "error": None}
-    record.write_text(json.dumps(stuck))
-    server.start()
-    try:
-        with server.client() as c:
-            result = c.get(f"/v1/analyses/{job['id']}").json()
+            result = c.get(f"/v1/analyses/{job_id}").json()
         assert result["state"] == "failed" and result["error"]["code"] == "interrupted"
+        assert not (folder / "upload").exists()
         # one service per data folder: a second one refuses to start, with a clear message
         second = subprocess.run(
             [
@@ -120,7 +110,7 @@ def test_a_job_interrupted_too_often_fails_instead_of_looping(tmp_path: Path) ->
                 "import sys; from emoscope.cli import main; sys.exit(main())",
                 "serve",
                 "--data-dir",
-                str(data),
+                str(server.data_dir),
                 "--port",
                 "1",
             ],
@@ -152,3 +142,56 @@ def test_token_is_generated_once_and_kept_private(tmp_path: Path) -> None:
     finally:
         output = server.stop()
     assert token not in output and str(token_file) in output
+
+
+def worker_process(server: LiveServer, timeout: float = 30) -> psutil.Process:
+    """The service's one analysis process (waiting until it has been started)."""
+    assert server.proc is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        children = psutil.Process(server.proc.pid).children()
+        workers = [p for p in children if "resource_tracker" not in " ".join(p.cmdline())]
+        if len(workers) == 1:
+            return workers[0]
+        assert time.monotonic() < deadline, workers
+        time.sleep(0.05)
+
+
+def wait_state(server: LiveServer, job_id: str, state: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    with server.client() as c:
+        while True:
+            job = c.get(f"/v1/analyses/{job_id}").json()
+            if job["state"] == state:
+                return job
+            assert time.monotonic() < deadline, job
+            time.sleep(0.05)
+
+
+def test_crashed_worker_and_deleted_running_job(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        # a worker process that dies mid-job: the job fails clearly, the next one runs
+        doomed = post(server, tone_file(tmp_path, "doomed.wav", freq=220.0))
+        wait_state(server, doomed["id"], "running")
+        worker_process(server).kill()
+        failed = wait_state(server, doomed["id"], "failed")
+        assert failed["error"]["code"] == "worker_crashed"
+        assert "ended unexpectedly" in failed["error"]["message"]
+        assert not (server.data_dir / "jobs" / doomed["id"] / "upload").exists()
+        # deleting a running job stops its analysis and leaves nothing behind
+        running = post(server, tone_file(tmp_path, "running.wav", freq=240.0))
+        wait_state(server, running["id"], "running")
+        worker = worker_process(server)
+        worker.suspend()
+        with server.client() as c:
+            assert c.delete(f"/v1/analyses/{running['id']}").status_code == 204
+            assert c.get(f"/v1/analyses/{running['id']}").status_code == 404
+        worker.wait(30)  # the pool stopped it
+        assert not (server.data_dir / "jobs" / running["id"]).exists()
+        last = post(server, tone_file(tmp_path, "last.wav", freq=250.0))
+        with server.client() as c:
+            assert wait_done(c, last["id"])["state"] == "done"
+            assert c.get(f"/v1/analyses/{running['id']}").status_code == 404
+    finally:
+        server.stop()

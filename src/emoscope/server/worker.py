@@ -66,7 +66,7 @@ class _Child:
     def stop(self) -> None:
         if self.process.is_alive():
             self.process.terminate()
-            self.process.join(5)
+            self.process.join(2)
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join(5)
