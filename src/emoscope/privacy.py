@@ -3,7 +3,9 @@
 - :func:`offline_guard` (a context manager) and :func:`install_offline_guard` block every socket
   connection to an address outside the loopback range and every name look-up of a remote host,
   and set ``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE``; a blocked attempt raises
-  :class:`~emoscope.errors.OfflineError` naming the host and ``--allow-download``.
+  :class:`~emoscope.errors.OfflineError` naming the host and ``--allow-download``. Servers of
+  the user's own (a vLLM endpoint on another machine) are opted in by name with
+  ``EMOSCOPE_ALLOW_HOSTS``.
 - :func:`redact` replaces e-mail addresses, URLs, phone numbers, dates, numbers and names in a text
   with ``[EMAIL]``, ``[URL]``, ``[PHONE]``, ``[DATE]``, ``[NUMBER]`` and ``[NAME]``. Names are
   found by rules, not a statistical model: a capitalised word inside a sentence (a proper noun in
@@ -95,46 +97,85 @@ def is_local_host(host: object) -> bool:
     return bool(mapped is not None and mapped.is_loopback)
 
 
+ALLOW_HOSTS_ENV = "EMOSCOPE_ALLOW_HOSTS"
+"""Comma-separated host names or addresses the guard lets through (the user's own servers)."""
+
+
+def allowed_hosts() -> frozenset[str]:
+    """Return the hosts named in ``EMOSCOPE_ALLOW_HOSTS`` (lower case, ports dropped).
+
+    Examples:
+        >>> import os
+        >>> os.environ["EMOSCOPE_ALLOW_HOSTS"] = "gpu-box:8000, 10.1.2.3"
+        >>> sorted(allowed_hosts())
+        ['10.1.2.3', 'gpu-box']
+        >>> del os.environ["EMOSCOPE_ALLOW_HOSTS"]
+    """
+    hosts = set()
+    for item in os.environ.get(ALLOW_HOSTS_ENV, "").split(","):
+        item = item.strip().lower()
+        if not item:
+            continue
+        if item.startswith("["):  # [v6]:port
+            item = item[1:].split("]", 1)[0]
+        elif item.count(":") == 1:  # name:port or v4:port
+            item = item.split(":", 1)[0]
+        hosts.add(item)
+    return frozenset(hosts)
+
+
 def _blocked(host: object, port: object) -> OfflineError:
     where = f"{host}:{port}" if port not in (None, "") else f"{host}"
     return OfflineError(
         f"emoscope runs offline and blocked a network connection to {where}. Models and data "
         "must already be on this machine; to let emoscope download them, run again with "
-        "--allow-download."
+        f"--allow-download (for a server of your own, set {ALLOW_HOSTS_ENV}={host})."
     )
 
 
-def _check_address(family: int, address: object) -> None:
-    if family not in (socket.AF_INET, socket.AF_INET6):
-        return  # Unix-domain and other local sockets
-    if isinstance(address, tuple) and address:
-        host, port = address[0], address[1] if len(address) > 1 else None
-    else:
-        host, port = address, None
-    if not is_local_host(host):
-        raise _blocked(host, port)
+def _host_key(host: object) -> str:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    return str(host).strip("[]").split("%", 1)[0].lower()
 
 
-def _install() -> Callable[[], None]:
+def _install(allow: frozenset[str] = frozenset()) -> Callable[[], None]:
     """Patch the socket module; return a function that undoes exactly this installation."""
     original_connect = socket.socket.connect
     original_connect_ex = socket.socket.connect_ex
     original_getaddrinfo = socket.getaddrinfo
+    allowed = set(allow)  # grows with the addresses that allowed names resolve to
+
+    def check(family: int, address: object) -> None:
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            return  # Unix-domain and other local sockets
+        if isinstance(address, tuple) and address:
+            host, port = address[0], address[1] if len(address) > 1 else None
+        else:
+            host, port = address, None
+        if not is_local_host(host) and _host_key(host) not in allowed:
+            raise _blocked(host, port)
 
     def connect(self: socket.socket, address: Any) -> None:
-        _check_address(self.family, address)
+        check(self.family, address)
         return original_connect(self, address)
 
     def connect_ex(self: socket.socket, address: Any) -> int:
-        _check_address(self.family, address)
+        check(self.family, address)
         return original_connect_ex(self, address)
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if not is_local_host(host):
-            try:  # a literal address needs no look-up; connect() decides about it
-                ipaddress.ip_address(str(host).strip("[]").split("%", 1)[0])
-            except ValueError:
-                raise _blocked(host, port) from None
+        if is_local_host(host):
+            return original_getaddrinfo(host, port, *args, **kwargs)
+        key = _host_key(host)
+        if key in allowed:
+            result = original_getaddrinfo(host, port, *args, **kwargs)
+            allowed.update(_host_key(info[4][0]) for info in result)
+            return result
+        try:  # a literal address needs no look-up; connect() decides about it
+            ipaddress.ip_address(key)
+        except ValueError:
+            raise _blocked(host, port) from None
         return original_getaddrinfo(host, port, *args, **kwargs)
 
     saved_env = {k: os.environ.get(k) for k in OFFLINE_ENV}
@@ -162,26 +203,34 @@ def _install() -> Callable[[], None]:
     return uninstall
 
 
-def install_offline_guard(*, allow_download: bool = False) -> Callable[[], None]:
+def install_offline_guard(
+    *, allow_download: bool = False, allow_hosts: frozenset[str] | None = None
+) -> Callable[[], None]:
     """Block non-loopback network access for the rest of the process (the CLI's default).
 
     Args:
         allow_download: When true, install nothing (the user gave ``--allow-download``).
+        allow_hosts: Host names or addresses still reachable (e.g. the user's own vLLM
+            server); default: :func:`allowed_hosts` (``EMOSCOPE_ALLOW_HOSTS``).
 
     Returns:
         A function that removes the guard again.
     """
     if allow_download:
         return lambda: None
-    return _install()
+    hosts = allowed_hosts() if allow_hosts is None else allow_hosts
+    return _install(frozenset(_host_key(h) for h in hosts))
 
 
 @contextlib.contextmanager
-def offline_guard(*, allow_download: bool = False) -> Iterator[None]:
+def offline_guard(
+    *, allow_download: bool = False, allow_hosts: frozenset[str] | None = None
+) -> Iterator[None]:
     """Block non-loopback network access inside a ``with`` block.
 
     Args:
         allow_download: When true, the block runs unguarded.
+        allow_hosts: Hosts still reachable (see :func:`install_offline_guard`).
 
     Raises:
         OfflineError: Inside the block, on any connection to a non-loopback address or look-up
@@ -195,7 +244,7 @@ def offline_guard(*, allow_download: bool = False) -> Iterator[None]:
         ...
         emoscope.errors.OfflineError: emoscope runs offline and blocked a network connection ...
     """
-    uninstall = install_offline_guard(allow_download=allow_download)
+    uninstall = install_offline_guard(allow_download=allow_download, allow_hosts=allow_hosts)
     try:
         yield
     finally:

@@ -125,3 +125,44 @@ def test_install_and_uninstall() -> None:
 )
 def test_is_local_host(host: str, local: bool) -> None:
     assert is_local_host(host) is local
+
+
+def test_allowed_addresses_pass_and_others_stay_blocked() -> None:
+    # UDP connect() only sets the default destination: no packet is sent either way
+    with offline_guard(allow_hosts=frozenset({"203.0.113.7"})):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("203.0.113.7", 9))  # allowed: no error
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s,
+            pytest.raises(OfflineError, match="EMOSCOPE_ALLOW_HOSTS=198.51.100.2"),
+        ):
+            s.connect(("198.51.100.2", 9))
+
+
+def _hosts_file_alias() -> str | None:
+    """A name that /etc/hosts maps to loopback (resolved without DNS), other than localhost."""
+    try:
+        lines = open("/etc/hosts", encoding="utf-8").read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and fields[0].startswith("127."):
+            for name in fields[1:]:
+                if not is_local_host(name):
+                    return name
+    return None
+
+
+def test_allowed_names_resolve_through_the_env_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _hosts_file_alias()
+    if name is None:
+        pytest.skip("needs a non-localhost loopback name in /etc/hosts (no DNS is used)")
+    server, port = _echo_server()
+    with server:
+        with offline_guard(), pytest.raises(OfflineError):
+            socket.getaddrinfo(name, port)
+        monkeypatch.setenv("EMOSCOPE_ALLOW_HOSTS", f"{name}:{port}")
+        with offline_guard(), socket.create_connection((name, port), timeout=5) as c:
+            c.sendall(b"ok")
+            assert c.recv(8) == b"OK"
