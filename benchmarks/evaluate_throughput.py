@@ -1,7 +1,7 @@
 """Throughput of ``emoscope evaluate`` on RAVDESS and the overhead of its run store.
 
 Runs the evaluation of a model on RAVDESS actors (default: the registered ``default`` model, or
-the ``egemaps-logreg`` baseline fitted on the other actors when ``default`` is not registered)
+the ``egemaps-logreg`` baseline fitted on actors 1-8 when ``default`` is not registered)
 three ways and prints a table:
 
 1. the bare prediction loop (``predict_proba`` over the same batches, nothing stored);
@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import soundfile as sf
 from rich.console import Console
 from rich.table import Table
 
@@ -42,7 +43,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--model", default=None, help="default, or egemaps-logreg when absent")
     parser.add_argument("--actors", default="19,20", help="test actors (RAVDESS numbers)")
+    parser.add_argument("--train-actors", default="1-8", help="egemaps-logreg training actors")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=2, help="best of N timings")
     args = parser.parse_args()
 
     full = prepare("ravdess", args.data / "ravdess")
@@ -54,35 +57,37 @@ def main() -> None:
     spec = name
     if name == "egemaps-logreg":
         t0 = time.perf_counter()
-        train = full.filter(lambda u: u.speaker not in actors)
+        lo, hi = (int(x) for x in args.train_actors.split("-"))
+        train_actors = {f"ravdess/{a:02d}" for a in range(lo, hi + 1)} - actors
+        train = full.filter(lambda u: u.speaker in train_actors)
         spec = str(load_model(name).fit(train).save(work / "egemaps-logreg"))
         print(
             f"fitted egemaps-logreg on {len(train)} utterances in {time.perf_counter() - t0:.1f} s"
         )
 
-    durations = [float(u.extra.get("duration") or 0) for u in test]
-    audio_s = sum(durations)
-
-    # 1. bare prediction loop
-    model = load_model(spec)
-    model.predict_proba(list(test)[:2])  # warm-up (lazy model loading)
-    model = load_model(spec)
-    t0 = time.perf_counter()
+    audio_s = sum(sf.info(u.audio).duration for u in test)
     utts = list(test)
-    for i in range(0, len(utts), args.batch_size):
-        model.predict_proba(utts[i : i + args.batch_size])
-    bare_s = time.perf_counter() - t0
-
-    # 2. evaluate into a fresh run folder
+    load_model(spec).predict_proba(utts[:2])  # warm-up (lazy libraries, model files)
     config = EvaluateConfig(manifest=test_path, model=spec, batch_size=args.batch_size)
-    t0 = time.perf_counter()
-    result = evaluate(config, run_dir=work / "run", warn=lambda m: None)
-    eval_s = time.perf_counter() - t0
+    bare_s = eval_s = float("inf")
+    for k in range(args.repeats):
+        # 1. the bare prediction loop (a fresh model: no feature memo)
+        model = load_model(spec)
+        t0 = time.perf_counter()
+        for i in range(0, len(utts), args.batch_size):
+            model.predict_proba(utts[i : i + args.batch_size])
+        bare_s = min(bare_s, time.perf_counter() - t0)
+        # 2. evaluate into a fresh run folder
+        t0 = time.perf_counter()
+        run_result = evaluate(config, run_dir=work / f"run-{k}", warn=lambda m: None)
+        took = time.perf_counter() - t0
+        if took < eval_s:
+            eval_s, result = took, run_result
     timing = result.metrics["timing_last_session"]
 
     # 3. resume a finished run (no predictions left)
     t0 = time.perf_counter()
-    evaluate(config, run_dir=work / "run", warn=lambda m: None)
+    evaluate(config, run_dir=result.run_dir, warn=lambda m: None)
     resume_s = time.perf_counter() - t0
 
     n = len(utts)
@@ -93,8 +98,12 @@ def main() -> None:
     )
     for col in ("what", "seconds", "utterances/s", "share"):
         table.add_column(col, justify="left" if col == "what" else "right")
-    table.add_row("bare predict_proba loop", f"{bare_s:.2f}", f"{n / bare_s:.1f}", "")
-    table.add_row("evaluate (fresh run)", f"{eval_s:.2f}", f"{n / eval_s:.1f}", "100%")
+    table.add_row(
+        "bare predict_proba loop (best of runs)", f"{bare_s:.2f}", f"{n / bare_s:.1f}", ""
+    )
+    table.add_row(
+        "evaluate, fresh run (best of runs)", f"{eval_s:.2f}", f"{n / eval_s:.1f}", "100%"
+    )
     table.add_row(
         "  of which predicting",
         f"{timing['predict_s']:.2f}",
@@ -115,7 +124,33 @@ def main() -> None:
         f"UA {result.metrics['ua']:.3f}  WA {result.metrics['wa']:.3f}  "
         f"macro-F1 {result.metrics['macro_f1']:.3f}  (n = {result.metrics['n']})"
     )
-    print(f"run folder: {work / 'run'}; manifest rows {len(Manifest.from_jsonl(test_path))}")
+    print(f"run folder: {result.run_dir}; manifest rows {len(Manifest.from_jsonl(test_path))}")
+    store_only(work / "store-only.sqlite", batch_size=args.batch_size)
+
+
+def store_only(path: Path, *, batch_size: int, n: int = 10000) -> None:
+    """Print the cost of the run store alone: n rows of 7 probabilities in batches."""
+    import numpy as np
+
+    from emoscope.evaluation.store import Row, RunStore
+
+    labels = ("neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+    proba = np.random.default_rng(0).dirichlet(np.ones(7), size=n)
+    with RunStore(path) as store:
+        t0 = time.perf_counter()
+        for i in range(0, n, batch_size):
+            store.add_batch(
+                [Row(f"u{j}", labels, tuple(proba[j])) for j in range(i, min(n, i + batch_size))]
+            )
+        write_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rows = list(store.rows())
+        read_s = time.perf_counter() - t0
+    print(
+        f"run store alone: {n} rows in batches of {batch_size}: write {write_s:.2f} s "
+        f"({1000 * write_s / n:.3f} ms/row, {1000 * write_s * batch_size / n:.2f} ms/transaction), "
+        f"read back {read_s:.2f} s ({len(rows)} rows)"
+    )
 
 
 if __name__ == "__main__":

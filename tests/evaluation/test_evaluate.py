@@ -11,6 +11,7 @@ from emoscope.cli import main
 from emoscope.data.manifest import Manifest
 from emoscope.errors import UsageError
 from emoscope.evaluation.labelmap import LabelMap
+from emoscope.evaluation.provenance import leakage_check, training_data_of
 from emoscope.evaluation.results import compute_metrics
 from emoscope.evaluation.runner import EvaluateConfig, evaluate
 from emoscope.evaluation.store import Row, RunStore
@@ -194,3 +195,26 @@ def test_labels_are_mapped_by_name_and_gaps_reported():
     assert preds[1]["probabilities"]["angry"] == pytest.approx(2 / 3, abs=1e-5)
     assert metrics["ua"] == pytest.approx(round(2 / 3, 4))
     assert metrics["per_class"]["fearful"]["recall"] == 0.0
+
+
+def test_adapter_training_manifest_feeds_the_leakage_guard(tmp_path):
+    adapter = tmp_path / "adapter"
+    Manifest(
+        [
+            Utterance(id="t1", speaker="spk-a", corpus="iemocap"),
+            Utterance(id="t2", speaker="spk-b", corpus="iemocap"),
+        ]
+    ).to_jsonl(adapter / "training_manifest.jsonl")
+    model = load_model("chance")
+    training = training_data_of(model, adapter)
+    assert training == {"speakers": {"spk-a", "spk-b"}, "corpora": {"iemocap"}}
+    test = [
+        Utterance(id="x", speaker="spk-b", corpus="iemocap"),
+        Utterance(id="y", speaker="spk-z", corpus="iemocap"),
+        Utterance(id="z", speaker="spk-q", corpus="meld"),
+    ]
+    found = leakage_check(test, training)
+    assert found["speakers"] == ["spk-b"] and found["corpora"] == ["iemocap"]
+    assert found["utterances"] == 2 and "LEAKAGE" in found["message"]
+    assert leakage_check(test[2:], training) is None
+    assert leakage_check(test[1:2], training, corpus_expected=True) is None

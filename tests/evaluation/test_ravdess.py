@@ -17,6 +17,7 @@ def actors(manifest, numbers):
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_egemaps_baseline_across_actors(shared_data, tmp_path):
     full = prepare("ravdess", shared_data / "ravdess")
     train = actors(full, (1, 2, 3, 4))
@@ -42,6 +43,7 @@ def test_egemaps_baseline_across_actors(shared_data, tmp_path):
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_default_model_on_ravdess_actors(shared_data, tmp_path):
     if "default" not in available_models():
         pytest.skip("the default model is not registered in this build")
