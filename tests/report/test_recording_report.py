@@ -115,3 +115,14 @@ def test_occlusion_strip_drawn_per_window(tmp_path: Path, open_page) -> None:
     assert heights[1] == max(heights)
     assert "most telling moment around 0:01.2" in load.page.locator("#seg-0001").inner_text()
     assert load.console_errors == []
+
+
+def test_distribution_modalities_and_dimensions_shown() -> None:
+    from emoscope.types import Dimensions
+
+    doc = sample_document()
+    seg = doc.segments[0].model_copy(update={"dimensions": Dimensions(valence=0.2, arousal=-0.4)})
+    html = render_recording_report(doc.model_copy(update={"segments": [seg, *doc.segments[1:]]}))
+    assert html.count('class="dist-bar"') == 6
+    assert "sound: neutral 70%" in html and "words: sad 50%" in html
+    assert "valence +0.20, arousal -0.40" in html

@@ -309,6 +309,39 @@ def _explanation(seg: Segment) -> str:
     return f'<div class="why">{"; ".join(parts)}</div>{strip}'
 
 
+def _stacked(probabilities: dict[str, float], *, width: int = 120) -> str:
+    """A one-line stacked bar of a whole distribution (largest first)."""
+    parts = "".join(
+        f'<span class="bar" title="{esc(lab)} {pct(p)}" '
+        f'style="width:{width * p:.1f}px;background:{colour(lab)};border-radius:0"></span>'
+        for lab, p in sorted(probabilities.items(), key=lambda kv: -kv[1])
+        if width * p >= 0.5
+    )
+    return f'<span class="dist-bar" title="all labels">{parts}</span>'
+
+
+def _details(seg: Segment) -> str:
+    """Per-modality verdicts and dimensions, when the document has them."""
+    parts = []
+    names = {"audio": "sound", "text": "words"}
+    verdicts = [
+        f"{names.get(m, m)}: {esc(max(p, key=p.__getitem__))} {pct(max(p.values()))}"
+        for m, p in seg.modalities.items()
+        if p
+    ]
+    if verdicts:
+        parts.append(" &middot; ".join(verdicts))
+    if seg.dimensions is not None:
+        dims = [
+            f"{name} {value:+.2f}"
+            for name, value in seg.dimensions.model_dump().items()
+            if value is not None
+        ]
+        if dims:
+            parts.append(", ".join(dims))
+    return f'<div class="why">{" &middot; ".join(parts)}</div>' if parts else ""
+
+
 def _transcript(doc: PredictionDocument) -> str:
     privacy = doc.provenance.config.get("privacy") or {}
     out = []
@@ -316,7 +349,7 @@ def _transcript(doc: PredictionDocument) -> str:
         label = seg.emotion.label if seg.emotion else None
         head = _chip(label) if label else '<span class="chip" style="background:#999">none</span>'
         if seg.emotion:
-            head += f" {pct(seg.emotion.confidence)}"
+            head += f" {pct(seg.emotion.confidence)} {_stacked(seg.emotion.probabilities)}"
         head += "".join(
             f'<span class="flag" title="{esc(FLAG_TEXT.get(f, f))}">{esc(f)}</span>'
             for f in seg.flags
@@ -330,7 +363,8 @@ def _transcript(doc: PredictionDocument) -> str:
         out.append(
             f'<div class="seg" id="{esc(seg.id)}"><div><div>{esc(seg.speaker or "unknown")}</div>'
             f'<div class="when">{clock(seg.start)} - {clock(seg.end)}</div></div>'
-            f'<div><div>{head}</div><div class="text">{text}</div>{_explanation(seg)}</div></div>'
+            f'<div><div>{head}</div><div class="text">{text}</div>{_details(seg)}'
+            f"{_explanation(seg)}</div></div>"
         )
     return "".join(out) or "<p>No speech segments.</p>"
 
