@@ -15,7 +15,7 @@ from emoscope.models.lalm.config import Qwen2AudioConfig
 from emoscope.models.lalm.loading import ModelLoadError
 from emoscope.models.lalm.prompting import content_free_utterances
 from emoscope.testing import __main__ as testing_cli
-from emoscope.types import Utterance
+from emoscope.types import ModelInfo, Utterance
 
 FAMILIES = [
     "qwen2-audio",
@@ -60,6 +60,8 @@ def test_predictions_are_distributions_and_info_names_the_prompt(
     assert info["name"] == tiny_af3.name and info["backend"] == "lalm/audio-flamingo-3"
     assert info["prompt_id"] == "emotion-v1" and len(info["prompt_hash"]) == 16
     assert info["labels"] == ["happy", "sad", "angry"]
+    described = model.model_info()
+    assert isinstance(described, ModelInfo) and described.prompt_hash == info["prompt_hash"]
     other = load_model(str(tiny_af3), condition="audio", labels=["happy", "sad", "angry"])
     assert other.info["prompt_hash"] != info["prompt_hash"]
 
@@ -143,3 +145,35 @@ def test_tiny_lalm_command_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     processor = AutoProcessor.from_pretrained(tmp_path / "t")
     assert model.config.audio_token_id == processor.tokenizer.convert_tokens_to_ids("<|AUDIO|>")
     assert sum(p.numel() for p in model.parameters()) < 1_000_000
+
+
+def test_an_options_file_in_a_model_folder_sets_mode_condition_and_prompt(
+    tiny_qwen2_audio: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "qwen-choice"
+    folder.mkdir()
+    (folder / "ckpt").symlink_to(tiny_qwen2_audio, target_is_directory=True)
+    options = {
+        "family": "qwen2-audio",
+        "model": "ckpt",
+        "mode": "choice",
+        "condition": "both",
+        "prompt": "emotion-described-v1",
+        "calibrate": True,
+    }
+    (folder / "emoscope-lalm.json").write_text(json.dumps(options))
+    model = load_model(str(folder))
+    assert isinstance(model, LALMModel)
+    assert (model.config.mode, model.config.condition, model.config.calibrate) == (
+        "choice",
+        "both",
+        True,
+    )
+    assert model.config.model == str(folder / "ckpt") and model.prompt_id == "emotion-described-v1"
+    assert model.predict_proba(
+        [Utterance(id="x", waveform=np.zeros(8000, np.float32), transcript="hi")]
+    ).shape == (1, 7)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "emoscope-lalm.json").write_text("[1, 2]")
+    with pytest.raises(UsageError, match="JSON object of LALM options"):
+        load_model(str(tmp_path / "bad"))

@@ -41,7 +41,7 @@ from emoscope.errors import EmoscopeError, UsageError
 from emoscope.labels import CANONICAL_LABELS, LabelScheme
 from emoscope.models.base import ModelConfig, register_model
 from emoscope.prompts import check_condition, check_mode, load_prompt, prompt_fingerprint
-from emoscope.types import Utterance
+from emoscope.types import ModelInfo, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +220,9 @@ class EndpointModel:
             },
         }
 
-    def model_info(self) -> dict[str, Any]:
-        """Return :attr:`info`."""
-        return self.info
+    def model_info(self) -> ModelInfo:
+        """Return :attr:`info` as the prediction document's :class:`~emoscope.types.ModelInfo`."""
+        return ModelInfo(**self.info)
 
     # -- requests ----------------------------------------------------------------------------
 

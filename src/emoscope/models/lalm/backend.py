@@ -18,6 +18,7 @@ calibration, Zhao et al. 2021).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from emoscope.errors import UsageError
 from emoscope.models.lalm.config import LALMConfig
 from emoscope.models.lalm.families import FAMILIES
 from emoscope.models.lalm.parsing import parse_choice, parse_label
@@ -39,7 +41,7 @@ from emoscope.models.lalm.scoring import (
     scores_to_probabilities,
 )
 from emoscope.prompts import load_prompt, prompt_fingerprint
-from emoscope.types import Utterance
+from emoscope.types import ModelInfo, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +127,9 @@ class LALMModel:
             },
         }
 
-    def model_info(self) -> dict[str, Any]:
-        """Return :attr:`info` (for callers that prefer a method)."""
-        return self.info
+    def model_info(self) -> ModelInfo:
+        """Return :attr:`info` as the prediction document's :class:`~emoscope.types.ModelInfo`."""
+        return ModelInfo(**self.info)
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -245,16 +247,45 @@ def calibrate(proba: np.ndarray, prior: np.ndarray) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
+OPTIONS_FILE = "emoscope-lalm.json"
+"""A file in a model folder with LALM options (a saved :class:`LALMConfig`): lets
+``--model FOLDER`` pick a mode, condition, prompt or calibration without more CLI flags."""
+
+
 def lalm_from_path(config_cls: type[LALMConfig]) -> Any:
-    """Return a ``from_path`` hook recognising checkpoints of ``config_cls``'s family."""
+    """Return a ``from_path`` hook recognising folders of ``config_cls``'s family.
+
+    A folder is recognised when it is a transformers checkpoint of the family (``config.json``
+    ``model_type``), or when it holds an ``emoscope-lalm.json`` options file naming the family.
+    Options in that file apply in both cases; a relative ``model`` path in it is taken
+    relative to the folder, and a missing one means the folder itself.
+    """
     from emoscope.models.lalm.loading import model_type_of
 
     family = FAMILIES[config_cls().family]
 
     def from_path(path: Path) -> LALMConfig | None:
+        path = Path(path)
+        options: dict[str, Any] = {}
+        options_file = path / OPTIONS_FILE
+        if options_file.is_file():
+            try:
+                options = json.loads(options_file.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{options_file} is not valid JSON: {exc}.") from None
+            if not isinstance(options, dict):
+                raise UsageError(f"{options_file} must hold a JSON object of LALM options.")
         model_type = model_type_of(path)
-        if model_type is None or model_type not in family.model_types:
+        is_checkpoint = model_type is not None and model_type in family.model_types
+        named = options.get("family") == family.name
+        if not is_checkpoint and not named:
             return None
-        return config_cls(model=str(path))
+        model = options.get("model")
+        if model is None:
+            options["model"] = str(path)
+        elif not Path(str(model)).is_absolute() and (path / str(model)).exists():
+            options["model"] = str(path / str(model))
+        options["family"] = family.name
+        return config_cls.from_dict(options)  # type: ignore[return-value]
 
     return from_path
