@@ -128,3 +128,22 @@ def test_document_without_model_exports_no_emotions() -> None:
     root = etree.fromstring(xml)
     assert root.findall("e:emotion", NS) == []
     assert set(CANONICAL_LABELS) & {i.get("name") for i in root.iter(f"{{{EMOTIONML_NS}}}item")}
+
+
+def test_dimensions_go_to_pad_rescaled() -> None:
+    from emoscope.types import Dimensions
+
+    doc = sample_document()
+    seg = doc.segments[0].model_copy(
+        update={"dimensions": Dimensions(valence=-0.5, arousal=0.2, dominance=None)}
+    )
+    xml = export_bytes(doc.model_copy(update={"segments": [seg, *doc.segments[1:]]}), "emotionml")
+    assert check_emotionml(xml) == []
+    pad = etree.fromstring(xml).find("e:emotion[@id='seg-0001-pad']", NS)
+    assert pad.get("dimension-set") == "http://www.w3.org/TR/emotion-voc/xml#pad-dimensions"
+    values = {d.get("name"): float(d.get("value")) for d in pad.findall("e:dimension", NS)}
+    assert values == {"pleasure": 0.25, "arousal": 0.6}
+    broken = xml.replace(b'name="pleasure"', b'name="valence"')
+    assert any("not in" in p for p in check_emotionml(broken))
+    broken = xml.replace(b'value="0.6000"', b'value="1.6"')
+    assert any("dimension value" in p for p in check_emotionml(broken))

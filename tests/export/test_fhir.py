@@ -84,3 +84,18 @@ def test_ids_are_stable() -> None:
     a = export_bytes(sample_document(), "fhir")
     b = export_bytes(sample_document(), "fhir")
     assert a == b
+
+
+def test_dimensions_as_components_still_valid_r4() -> None:
+    from fhirclient.models.bundle import Bundle
+
+    from emoscope.types import Dimensions
+
+    doc = sample_document()
+    seg = doc.segments[0].model_copy(update={"dimensions": Dimensions(valence=-0.5)})
+    doc = doc.model_copy(update={"segments": [seg, *doc.segments[1:]]})
+    bundle = json.loads(export_bytes(doc, "fhir"))
+    Bundle(bundle, strict=True)
+    comps = bundle["entry"][1]["resource"]["component"]
+    valence = [c for c in comps if c["code"]["coding"][0]["code"] == "valence"]
+    assert valence[0]["valueQuantity"]["value"] == -0.5

@@ -11,6 +11,8 @@ fragment (``<reference uri="REC#t=1.2,3.4" role="expressedBy"/>``, Media Fragmen
   copy, extended with any other labels of the model, is written inline into every export, so a
   reader can resolve every category name without fetching anything.
 
+Dimensions (valence, arousal, dominance in [-1, 1]) become a third ``<emotion>`` over the W3C
+PAD dimension set (pleasure, arousal, dominance), rescaled to [0, 1].
 ``duration`` (milliseconds) is set on each emotion; ``expressed-through`` lists the modalities the
 model used. Segment id, speaker, flags and (unless removed) the transcript go in ``<info>`` in the
 ``emoscope`` namespace, which EmotionML allows there. :func:`check_emotionml` checks a document
@@ -32,6 +34,10 @@ EMOTIONML_NS = "http://www.w3.org/2009/10/emotionml"
 EMOSCOPE_NS = "https://emoscope.dev/ns/emotionml-info/1"
 BIG6_URI = "http://www.w3.org/TR/emotion-voc/xml#big6"
 BIG6 = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
+PAD_URI = "http://www.w3.org/TR/emotion-voc/xml#pad-dimensions"
+PAD = ("pleasure", "arousal", "dominance")
+TO_PAD = {"valence": "pleasure", "arousal": "arousal", "dominance": "dominance"}
+"""Document dimension (in [-1, 1]) -> PAD dimension (in [0, 1], value = (x + 1) / 2)."""
 OTHER_VOCABULARY_ID = "emoscope-other"
 
 TO_BIG6 = {
@@ -130,25 +136,36 @@ def render_emotionml(doc: PredictionDocument, *, media_uri: str | None = None, *
         for m in (doc.model.modalities if doc.model else [])
     )
     for seg in doc.segments:
-        if seg.emotion is None:
-            continue
-        probs = seg.emotion.probabilities
+        probs = seg.emotion.probabilities if seg.emotion else {}
+        dims = seg.dimensions.model_dump() if seg.dimensions is not None else {}
         groups = (
-            (None, "big6", [(TO_BIG6[lab], probs[lab]) for lab in labels if lab in TO_BIG6]),
-            (f"#{OTHER_VOCABULARY_ID}", "other", [(lab, probs[lab]) for lab in other]),
+            ("category", None, "big6", [(TO_BIG6[k], probs[k]) for k in labels if k in TO_BIG6]),
+            ("category", f"#{OTHER_VOCABULARY_ID}", "other", [(k, probs[k]) for k in other]),
+            (
+                "dimension",
+                PAD_URI,
+                "pad",
+                [(TO_PAD[k], v) for k, v in dims.items() if v is not None],
+            ),
         )
-        for category_set, part, categories in groups:
-            if not categories:
+        for kind, vocabulary, part, items in groups:
+            if not items or (kind == "category" and seg.emotion is None):
                 continue
             attrs = {"id": f"{seg.id}-{part}", "duration": str(round(seg.duration * 1000))}
-            if category_set:
-                attrs["category-set"] = category_set
+            if vocabulary:
+                attrs[f"{kind}-set"] = vocabulary
             if expressed:
                 attrs["expressed-through"] = expressed
             emotion = ET.SubElement(root, f"{_E}emotion", attrs)
-            for name, p in categories:
-                confidence = f"{min(1.0, max(0.0, p)):.4f}"
-                ET.SubElement(emotion, f"{_E}category", {"name": name, "confidence": confidence})
+            for name, p in items:
+                if kind == "category":
+                    confidence = f"{min(1.0, max(0.0, p)):.4f}"
+                    ET.SubElement(
+                        emotion, f"{_E}category", {"name": name, "confidence": confidence}
+                    )
+                else:
+                    value = f"{min(1.0, max(0.0, (p + 1) / 2)):.4f}"
+                    ET.SubElement(emotion, f"{_E}dimension", {"name": name, "value": value})
             ET.SubElement(
                 emotion,
                 f"{_E}reference",
@@ -160,7 +177,7 @@ def render_emotionml(doc: PredictionDocument, *, media_uri: str | None = None, *
                 f"{_S}segment",
                 {
                     "id": seg.id,
-                    "label": seg.emotion.label,
+                    "label": seg.emotion.label if seg.emotion else "",
                     "speaker": seg.speaker or "",
                     "flags": " ".join(seg.flags),
                 },
@@ -235,6 +252,26 @@ def check_emotionml(xml: bytes | str) -> list[str]:
                 ok = False
             if not ok:
                 problems.append(f"{where}: confidence must be in [0, 1]; got {value!r}")
+        dimensions = emotion.findall(f"{_E}dimension")
+        dimension_set = emotion.get("dimension-set") or root.get("dimension-set")
+        if dimensions and dimension_set is None:
+            problems.append(f"{where}: <dimension> used without a declared dimension-set")
+        dim_names = [d.get("name") for d in dimensions]
+        if len(set(dim_names)) != len(dim_names):
+            problems.append(f"{where}: dimension names must be unique; got {dim_names}")
+        for dim in dimensions:
+            if dimension_set == PAD_URI and dim.get("name") not in PAD:
+                problems.append(f"{where}: dimension {dim.get('name')!r} is not in {PAD_URI}")
+            value = dim.get("value")
+            if value is None and dim.find(f"{_E}trace") is None:
+                problems.append(f"{where}: <dimension> needs a value or a <trace>")
+            elif value is not None:
+                try:
+                    ok = 0.0 <= float(value) <= 1.0
+                except ValueError:
+                    ok = False
+                if not ok:
+                    problems.append(f"{where}: dimension value must be in [0, 1]; got {value!r}")
         duration = emotion.get("duration")
         if duration is not None and not duration.isdigit():
             problems.append(

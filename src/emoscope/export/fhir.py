@@ -5,7 +5,8 @@
   ``speech-emotion-segment``; ``valueCodeableConcept`` = the predicted label coded in emoscope's
   label CodeSystem (:data:`LABEL_SYSTEM`); one ``component`` per label whose ``valueQuantity`` is
   its probability (UCUM unit ``1``), plus ``segment-start``/``segment-end`` components in seconds
-  from the start of the recording; ``effectivePeriod`` is those times added to the recording's
+  from the start of the recording (and ``valence``/``arousal``/``dominance`` in [-1, 1] when the
+  document has dimensions); ``effectivePeriod`` is those times added to the recording's
   start (the ``recorded_at`` option; default: the analysis time ``provenance.created``, since the
   document does not know when the audio was recorded); ``device`` points at the Device; flags go
   in ``note``; ``status`` is ``preliminary`` (an automatic estimate, not a clinician's finding).
@@ -74,6 +75,20 @@ def _segment_observation(
         {"code": _concept(LABEL_SYSTEM, lab), "valueQuantity": _probability(p)}
         for lab, p in seg.emotion.probabilities.items()
     ]
+    if seg.dimensions is not None:
+        components += [
+            {
+                "code": _concept(CODE_SYSTEM, name, f"{name.capitalize()} (-1 to 1)"),
+                "valueQuantity": {
+                    "value": round(float(v), 4),
+                    "unit": "1",
+                    "system": UCUM,
+                    "code": "1",
+                },
+            }
+            for name, v in seg.dimensions.model_dump().items()
+            if v is not None
+        ]
     components += [
         {
             "code": _concept(CODE_SYSTEM, "segment-start", "Segment start"),
