@@ -117,6 +117,14 @@ def test_generate_mode_reports_unparseable_answers(
             assert model.labels[int(row.argmax())] == label
 
 
+def test_modality_is_the_evaluate_cli_name_of_the_condition() -> None:
+    config = Qwen2AudioConfig(modality="both")
+    assert config.condition == "both" and config.modalities == frozenset({"audio", "text"})
+    assert Qwen2AudioConfig.from_json(config.to_json()) == config
+    with pytest.raises(UsageError, match="condition must be one of"):
+        Qwen2AudioConfig(modality="video")
+
+
 def test_config_errors_name_the_fix(tiny_qwen2_audio: Path) -> None:
     with pytest.raises(UsageError, match="calibrate works with the score and choice"):
         Qwen2AudioConfig(mode="generate", calibrate=True)

@@ -65,6 +65,7 @@ class EndpointConfig(ModelConfig):
         mode: ``score``, ``choice`` or ``generate``.
         prompt: A shipped prompt id or a JSON template path.
         condition: ``audio``, ``text`` or ``both``.
+        modality: Same values as ``condition``; when set it wins (``evaluate --modality``).
         labels: The closed label set, in column order.
         calibrate: Divide out the prior on content-free inputs (score and choice modes).
         top_logprobs: How many top tokens to ask log-probabilities for (vLLM allows 20 by
@@ -82,6 +83,7 @@ class EndpointConfig(ModelConfig):
     mode: str = "score"
     prompt: str = "emotion-v1"
     condition: str = "audio"
+    modality: str | None = None
     labels: tuple[str, ...] = CANONICAL_LABELS
     calibrate: bool = False
     top_logprobs: int = 20
@@ -93,6 +95,9 @@ class EndpointConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         check_mode(self.mode)
+        if self.modality is not None:
+            check_condition(self.modality)
+            self.condition = self.modality
         check_condition(self.condition)
         self.labels = tuple(self.labels)
         LabelScheme("labels", self.labels)

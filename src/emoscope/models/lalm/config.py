@@ -45,6 +45,8 @@ class LALMConfig(ModelConfig):
         prompt: A shipped prompt id or the path of a JSON prompt template.
         condition: ``audio`` (the model hears the speech), ``text`` (reads the transcript) or
             ``both``.
+        modality: Same values as ``condition``; when set it wins (the name ``emoscope
+            evaluate --modality`` passes on).
         labels: The closed label set, in column order.
         calibrate: Divide out the label prior the model shows on content-free inputs (silence,
             an empty transcript): contextual calibration.
@@ -68,6 +70,7 @@ class LALMConfig(ModelConfig):
     mode: str = "score"
     prompt: str = "emotion-v1"
     condition: str = "audio"
+    modality: str | None = None
     labels: tuple[str, ...] = CANONICAL_LABELS
     calibrate: bool = False
     length_normalize: bool = False
@@ -81,6 +84,9 @@ class LALMConfig(ModelConfig):
                 f"Unknown LALM family {self.family!r}. Known families: {', '.join(FAMILIES)}."
             )
         check_mode(self.mode)
+        if self.modality is not None:
+            check_condition(self.modality)
+            self.condition = self.modality
         check_condition(self.condition)
         self.labels = tuple(self.labels)
         LabelScheme("labels", self.labels)  # raises on empty or repeated labels
