@@ -36,7 +36,6 @@ import numpy as np
 from emoscope import __version__
 from emoscope.audio import TARGET_SAMPLE_RATE, audio_info, iter_chunks, sha256_file
 from emoscope.errors import UnknownNameError, UsageError
-from emoscope.frontend.asr import AsrWindow
 from emoscope.frontend.checks import CheckOptions, check_alignment
 from emoscope.frontend.loaders import ModelCache, shared_cache
 from emoscope.frontend.quality import QualityLimits, measure_quality, quality_flags
@@ -416,18 +415,11 @@ def _second_pass(
     history: list[str] = []
     failures: list[str] = []
     for w_i, window in enumerate(windows):
-        audio = cursor.read(window.start, window.end)
-        heard = asr.transcribe(audio, offset=window.start)
-        seg_words: list[list] = [[] for _ in window.segments]
-        for word, k in zip(
-            heard.words,
-            _nearest([(w.start + w.end) / 2 for w in heard.words], window.segments),
-            strict=True,
-        ):
-            seg_words[k].append(word)
+        clips = [cursor.read(span.start, span.end) for span in window.segments]
+        heard = asr.transcribe([(s.start, c) for s, c in zip(window.segments, clips, strict=True)])
         given = [given_texts[index[id(s)]] for s in window.segments]
         if aligner is not None:
-            placed = aligner.align(heard.words, last=w_i == len(windows) - 1)
+            placed = aligner.align(heard.all_words, last=w_i == len(windows) - 1)
             parts: list[list[str]] = [[] for _ in window.segments]
             for (word, _), k in zip(
                 placed, _nearest([t for _, t in placed], window.segments), strict=True
@@ -437,12 +429,8 @@ def _second_pass(
         batch: list[Utterance] = []
         drafts: list[dict[str, Any]] = []
         for k, span in enumerate(window.segments):
-            samples = audio[
-                int(round((span.start - window.start) * TARGET_SAMPLE_RATE)) : int(
-                    round((span.end - window.start) * TARGET_SAMPLE_RATE)
-                )
-            ]
-            words = seg_words[k]
+            samples = clips[k]
+            words = list(heard.words[k])
             heard_text = " ".join(w.word for w in words)
             wer = rate = None
             if transcript is not None:
@@ -487,7 +475,9 @@ def _second_pass(
             if predictor is not None:
                 speaker = drafts[-1]["speaker"]
                 batch.append(
-                    _utterance(seg_id, samples, text, speaker, history, heard, span, asr.name)
+                    _utterance(
+                        seg_id, samples, text, speaker, history, heard.encoder_frames(k), asr.name
+                    )
                 )
             if text:
                 history.append(text)
@@ -514,12 +504,10 @@ def _utterance(
     text: str | None,
     speaker: str | None,
     history: list[str],
-    heard: AsrWindow,
-    span: SpeechRegion,
+    frames: np.ndarray | None,
     asr_name: str,
 ) -> Utterance:
     extra: dict[str, Any] = {"asr_model": asr_name}
-    frames = heard.encoder_frames(span.start, span.end)
     if frames is not None:
         extra["whisper_encoder_frames"] = frames
     return Utterance(

@@ -15,7 +15,7 @@ from emoscope.testing.recordings import chords
 from emoscope.types import EmotionScores, Segment
 
 TOLERANCE_S = 0.3
-WER_BOUND = 0.2  # measured 0.074 on the demo (see tests/frontend/test_asr_speakers.py)
+WER_BOUND = 0.2  # measured 0.053 on the demo (see tests/frontend/test_asr_speakers.py)
 WRONG = "The quarterly report shows strong growth in the northern sales region this year."
 
 

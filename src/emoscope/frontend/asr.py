@@ -5,14 +5,17 @@ converted weights, MIT licence); ``--asr-model`` takes any faster-whisper model 
 CTranslate2 folder for users with more compute (a name may need the network once; a folder never
 does).
 
-The recogniser decodes one window (<= 28 s of audio, see
-:func:`~emoscope.frontend.segmentation.group_windows`) at a time. The encoder output of that
-window is kept (:attr:`AsrWindow.encoder`, 50 frames per second) so acoustic embeddings can pool
-it per segment instead of running the encoder a second time.
+The recogniser decodes one window at a time: the segments of
+:func:`~emoscope.frontend.segmentation.group_windows`, packed into <= 28 s of audio with the
+pauses between them left out (:func:`pack`), so that Whisper's fixed cost per 30 s window is
+spent on speech. The encoder output of that window is kept (:attr:`AsrWindow.encoder`, 50
+frames per second) so acoustic embeddings can pool it per segment instead of running the encoder
+a second time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,35 +26,82 @@ from emoscope.types import Word
 ENCODER_FRAMES_PER_S = 50
 """Whisper encoder frames per second of audio (20 ms each)."""
 
+SAMPLE_RATE = 16000
+
 BUNDLED_ASR = "tiny.en"
 """What ``--asr-model`` means when it is not given: the Whisper tiny.en that ships offline."""
 
 
-@dataclass(frozen=True)
-class AsrWindow:
-    """What the recogniser heard in one window: words with absolute times, and the encoder output.
+SEPARATOR_S = 0.3
+"""Silence put between the segments of a window when they are packed together for the ASR."""
 
-    ``encoder`` is ``(frames, dim)`` float32 covering ``[start, start + frames / 50)`` seconds, or
-    ``None`` when it was not captured.
-    """
+
+@dataclass(frozen=True)
+class Piece:
+    """Where one segment sits in the recording and in the packed window audio (seconds)."""
 
     start: float
-    words: tuple[Word, ...]
+    packed_start: float
+    duration: float
+
+
+@dataclass(frozen=True)
+class AsrWindow:
+    """What the recogniser heard in one window: words per segment (absolute times), encoder output.
+
+    The window's segments are decoded as one packed audio (segments joined with
+    :data:`SEPARATOR_S` of silence, pauses between them left out). ``encoder`` is the encoder
+    output of that packed audio, ``(frames, dim)`` float32 at 50 frames per second, or ``None``.
+    """
+
+    pieces: tuple[Piece, ...]
+    words: tuple[tuple[Word, ...], ...]
     encoder: np.ndarray | None = None
 
-    def encoder_frames(self, start: float, end: float) -> np.ndarray | None:
-        """Return the encoder frames between ``start`` and ``end`` seconds (absolute times).
+    @property
+    def all_words(self) -> list[Word]:
+        """Every word of the window, in order."""
+        return [w for piece in self.words for w in piece]
+
+    def encoder_frames(self, index: int) -> np.ndarray | None:
+        """Return the encoder frames of segment ``index`` of the window.
 
         Examples:
-            >>> w = AsrWindow(10.0, (), np.zeros((1500, 4), dtype=np.float32))
-            >>> w.encoder_frames(11.0, 12.5).shape
+            >>> w = AsrWindow((Piece(10.0, 0.0, 2.0), Piece(15.0, 2.3, 1.5)), ((), ()),
+            ...               np.zeros((190, 4), dtype=np.float32))
+            >>> w.encoder_frames(1).shape
             (75, 4)
         """
         if self.encoder is None:
             return None
-        first = max(0, int(round((start - self.start) * ENCODER_FRAMES_PER_S)))
-        last = min(len(self.encoder), int(round((end - self.start) * ENCODER_FRAMES_PER_S)))
-        return self.encoder[first : max(last, first + 1)]
+        piece = self.pieces[index]
+        first = min(len(self.encoder) - 1, int(round(piece.packed_start * ENCODER_FRAMES_PER_S)))
+        last = int(round((piece.packed_start + piece.duration) * ENCODER_FRAMES_PER_S))
+        return self.encoder[first : max(min(last, len(self.encoder)), first + 1)]
+
+
+def pack(segments: Sequence[tuple[float, np.ndarray]]) -> tuple[np.ndarray, tuple[Piece, ...]]:
+    """Join segments' audio with short silences; return the audio and where each piece went.
+
+    Examples:
+        >>> one, half = np.ones(16000, np.float32), np.ones(8000, np.float32)
+        >>> audio, pieces = pack([(5.0, one), (9.0, half)])
+        >>> len(audio) / 16000, pieces[1]
+        (1.8, Piece(start=9.0, packed_start=1.3, duration=0.5))
+    """
+    gap = np.zeros(int(SEPARATOR_S * SAMPLE_RATE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    pieces = []
+    position = 0
+    for start, samples in segments:
+        if parts:
+            parts.append(gap)
+            position += len(gap)
+        pieces.append(Piece(start, round(position / SAMPLE_RATE, 4), len(samples) / SAMPLE_RATE))
+        parts.append(np.asarray(samples, dtype=np.float32))
+        position += len(samples)
+    audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    return audio, tuple(pieces)
 
 
 class WhisperAsr:
@@ -114,40 +164,56 @@ class WhisperAsr:
 
         self._model.encode = encode_and_keep  # type: ignore[method-assign]
 
-    def transcribe(self, samples: np.ndarray, *, offset: float = 0.0) -> AsrWindow:
-        """Recognise one window of 16 kHz mono audio.
+    def transcribe(self, segments: Sequence[tuple[float, np.ndarray]]) -> AsrWindow:
+        """Recognise one window: the given segments, packed together (see :func:`pack`).
 
         Args:
-            samples: The window's audio (any length; Whisper reads 30 s at a time).
-            offset: Where the window starts in the recording, in seconds; word times are
-                returned relative to the recording.
+            segments: ``(start in seconds, 16 kHz mono samples)`` of each segment, in order.
 
         Returns:
-            The words heard, with absolute times and probabilities, and the encoder output of
-            the window's first 30 s.
+            The words heard in each segment, with times in the recording and probabilities,
+            and the encoder output of the packed audio's first 30 s.
         """
+        audio, pieces = pack(segments)
         self._captured.clear()
-        segments, _ = self._model.transcribe(
-            np.asarray(samples, dtype=np.float32),
+        decoded, _ = self._model.transcribe(
+            audio,
             language=self.language if self.multilingual else None,
             beam_size=self.beam_size,
             word_timestamps=True,
             vad_filter=False,
             condition_on_previous_text=False,
         )
-        words: list[Word] = []
-        for seg in segments:
+        per_piece: list[list[Word]] = [[] for _ in pieces]
+        for seg in decoded:
             for w in seg.words or ():
                 text = w.word.strip()
                 if not text:
                     continue
-                start = round(offset + max(0.0, float(w.start)), 3)
-                end = round(max(start, offset + float(w.end)), 3)
-                prob = min(1.0, max(0.0, float(w.probability)))
-                words.append(Word(word=text, start=start, end=end, probability=round(prob, 4)))
+                start, end = float(w.start), float(w.end)
+                k = _piece_of((start + end) / 2, pieces)
+                piece = pieces[k]
+                shift = piece.start - piece.packed_start
+                lo, hi = piece.start, piece.start + piece.duration
+                t0 = round(min(max(start + shift, lo), hi), 3)
+                t1 = round(min(max(end + shift, t0), hi), 3)
+                prob = round(min(1.0, max(0.0, float(w.probability))), 4)
+                per_piece[k].append(Word(word=text, start=t0, end=t1, probability=prob))
         encoder = self._captured[0] if self._captured else None
         self._captured.clear()
         if encoder is not None:
-            n = int(np.ceil(len(samples) / 16000 * ENCODER_FRAMES_PER_S))
+            n = int(np.ceil(len(audio) / SAMPLE_RATE * ENCODER_FRAMES_PER_S))
             encoder = np.ascontiguousarray(encoder[: max(1, min(n, len(encoder)))], np.float32)
-        return AsrWindow(start=offset, words=tuple(words), encoder=encoder)
+        return AsrWindow(pieces, tuple(tuple(p) for p in per_piece), encoder)
+
+
+def _piece_of(t: float, pieces: Sequence[Piece]) -> int:
+    """Index of the piece that holds packed time ``t`` (a word in a separator: the nearest)."""
+    best, distance = 0, float("inf")
+    for k, p in enumerate(pieces):
+        if p.packed_start <= t < p.packed_start + p.duration:
+            return k
+        d = min(abs(t - p.packed_start), abs(t - p.packed_start - p.duration))
+        if d < distance:
+            best, distance = k, d
+    return best

@@ -11,8 +11,8 @@ Examples:
     >>> [(s.start, s.end) for s in merge_regions(regions)]
     [(0.5, 2.9), (4.0, 6.0)]
     >>> [[(s.start, s.end) for s in w.segments] for w in group_windows(
-    ...     [SpeechRegion(0, 10), SpeechRegion(11, 20), SpeechRegion(21, 30)], max_window_s=28)]
-    [[(0, 10), (11, 20)], [(21, 30)]]
+    ...     [SpeechRegion(0, 10), SpeechRegion(11, 20), SpeechRegion(61, 69)], max_window_s=28)]
+    [[(0, 10), (11, 20), (61, 69)]]
 """
 
 from __future__ import annotations
@@ -78,19 +78,26 @@ class Window:
     segments: tuple[SpeechRegion, ...]
 
 
-def group_windows(segments: Sequence[SpeechRegion], *, max_window_s: float = 28.0) -> list[Window]:
-    """Group consecutive segments into windows no longer than ``max_window_s``.
+def group_windows(
+    segments: Sequence[SpeechRegion], *, max_window_s: float = 28.0, separator_s: float = 0.3
+) -> list[Window]:
+    """Group consecutive segments into windows whose packed speech fits ``max_window_s``.
 
-    Whisper decodes 30 s windows; one window per segment would pay for the encoder many times
-    and cut words, so segments share windows. A segment longer than ``max_window_s`` (possible
-    with a timed transcript) gets a window of its own that the recogniser reads in pieces.
+    Whisper decodes 30 s windows at a fixed cost; one window per segment would pay for the
+    encoder many times and cut words, so segments share windows. The recogniser decodes a
+    window's segments packed together (pauses between them replaced by ``separator_s`` of
+    silence), so what must fit is the segments' total length plus the separators. A segment
+    longer than ``max_window_s`` (possible with a timed transcript) gets a window of its own
+    that the recogniser reads in pieces.
     """
     windows: list[Window] = []
     current: list[SpeechRegion] = []
+    packed = 0.0
     for seg in segments:
-        if current and max(seg.end, *(s.end for s in current)) - current[0].start > max_window_s:
+        if current and packed + separator_s + seg.duration > max_window_s:
             windows.append(_window(current))
-            current = []
+            current, packed = [], 0.0
+        packed += seg.duration + (separator_s if current else 0.0)
         current.append(seg)
     if current:
         windows.append(_window(current))

@@ -106,7 +106,12 @@ class VoiceActivity:
 
 
 class SileroVad:
-    """The silero-vad ONNX model, run over a stream of 16 kHz chunks.
+    """The silero-vad model, run over a stream of 16 kHz chunks.
+
+    Uses the package's "sequence" ONNX export: one ONNX call per block of up to 512 frames
+    (16 s) instead of one per 32 ms frame, with the same per-frame probabilities as the
+    streaming model (the LSTM state and the 64-sample context are carried across calls and
+    across chunks). No torch is needed.
 
     Examples:
         >>> vad = SileroVad()
@@ -115,6 +120,9 @@ class SileroVad:
         (32, [])
     """
 
+    CONTEXT = 64
+    MAX_FRAMES = 512
+
     def __init__(self) -> None:
         import warnings
 
@@ -122,26 +130,41 @@ class SileroVad:
 
         with warnings.catch_warnings():  # silero-vad uses a deprecated importlib call
             warnings.simplefilter("ignore", DeprecationWarning)
-            self._model = load_silero_vad(onnx=True)
+            self._model = load_silero_vad(onnx=True, sequence=True)
 
     def run(self, chunks: Iterable[np.ndarray]) -> VoiceActivity:
         """Return the speech probabilities of the concatenated ``chunks`` (16 kHz mono)."""
-        import torch
-
-        self._model.reset_states()
-        probs: list[float] = []
+        hidden = np.zeros((1, 1, 128), dtype=np.float32)
+        cell = np.zeros((1, 1, 128), dtype=np.float32)
+        context = np.zeros(self.CONTEXT, dtype=np.float32)
+        probs: list[np.ndarray] = []
         rest = np.zeros(0, dtype=np.float32)
         n_samples = 0
+
+        def forward(frames: np.ndarray) -> None:
+            nonlocal hidden, cell, context
+            for first in range(0, len(frames), self.MAX_FRAMES):
+                block = frames[first : first + self.MAX_FRAMES]
+                contexts = np.empty((len(block), self.CONTEXT), dtype=np.float32)
+                contexts[0] = context
+                contexts[1:] = block[:-1, -self.CONTEXT :]
+                context = block[-1, -self.CONTEXT :].copy()
+                values, hidden, cell = self._model.session.run(
+                    ["speech_probs", "hn", "cn"],
+                    {"input": np.concatenate([contexts, block], axis=1), "h": hidden, "c": cell},
+                )
+                probs.append(np.asarray(values, dtype=np.float32).reshape(-1))
+
         for chunk in chunks:
             n_samples += len(chunk)
             buffer = np.concatenate([rest, np.asarray(chunk, dtype=np.float32)])
             n_frames = len(buffer) // FRAME
-            for i in range(n_frames):
-                frame = torch.from_numpy(buffer[i * FRAME : (i + 1) * FRAME])
-                probs.append(float(self._model(frame, TARGET_SAMPLE_RATE)))
+            if n_frames:
+                forward(buffer[: n_frames * FRAME].reshape(n_frames, FRAME))
             rest = buffer[n_frames * FRAME :]
         if len(rest):
-            frame = np.zeros(FRAME, dtype=np.float32)
-            frame[: len(rest)] = rest
-            probs.append(float(self._model(torch.from_numpy(frame), TARGET_SAMPLE_RATE)))
-        return VoiceActivity(np.asarray(probs, dtype=np.float32), n_samples=n_samples)
+            last = np.zeros((1, FRAME), dtype=np.float32)
+            last[0, : len(rest)] = rest
+            forward(last)
+        out = np.concatenate(probs) if probs else np.zeros(0, dtype=np.float32)
+        return VoiceActivity(out, n_samples=n_samples)
