@@ -218,3 +218,6 @@ def test_adapter_training_manifest_feeds_the_leakage_guard(tmp_path):
     assert found["utterances"] == 2 and "LEAKAGE" in found["message"]
     assert leakage_check(test[2:], training) is None
     assert leakage_check(test[1:2], training, corpus_expected=True) is None
+    # a merged fine-tuned model folder carries the file too
+    assert training_data_of(model, None, model_dir=adapter) == training
+    assert training_data_of(model, None) == {"speakers": set(), "corpora": set()}

@@ -50,22 +50,33 @@ def model_record(model: Any, spec: str) -> dict[str, Any]:
     return record
 
 
-def training_data_of(model: Any, adapter: Path | None) -> dict[str, set[str]]:
-    """Return the speakers and corpora a model (and its adapter) is known to be trained on."""
+def training_data_of(
+    model: Any, adapter: Path | None, *, model_dir: Path | None = None
+) -> dict[str, set[str]]:
+    """Return the speakers and corpora a model (and its adapter) is known to be trained on.
+
+    Sources: the model's ``training_data`` attribute, ``training_data`` in its ``card`` or
+    ``info`` dict, and ``training_manifest.jsonl`` in the adapter folder or the model folder (a
+    merged fine-tuned model carries it there).
+    """
     speakers: set[str] = set()
     corpora: set[str] = set()
     sources: list[Any] = [getattr(model, "training_data", None)]
-    card = getattr(model, "card", None)
-    if isinstance(card, dict):
-        sources.append(card.get("training_data"))
+    for name in ("card", "info"):
+        value = getattr(model, name, None)
+        if isinstance(value, dict):
+            sources.append(value.get("training_data"))
+            if isinstance(value.get("card"), dict):
+                sources.append(value["card"].get("training_data"))
     for source in sources:
         if isinstance(source, dict):
             speakers.update(str(s) for s in source.get("speakers") or ())
             corpora.update(str(c) for c in source.get("corpora") or ())
-    if adapter is not None and (Path(adapter) / ADAPTER_TRAINING_MANIFEST).is_file():
-        train = Manifest.from_jsonl(Path(adapter) / ADAPTER_TRAINING_MANIFEST)
-        speakers.update(u.speaker for u in train if u.speaker is not None)
-        corpora.update(u.corpus for u in train if u.corpus is not None)
+    for folder in (adapter, model_dir):
+        if folder is not None and (Path(folder) / ADAPTER_TRAINING_MANIFEST).is_file():
+            train = Manifest.from_jsonl(Path(folder) / ADAPTER_TRAINING_MANIFEST)
+            speakers.update(u.speaker for u in train if u.speaker is not None)
+            corpora.update(u.corpus for u in train if u.corpus is not None)
     return {"speakers": speakers, "corpora": corpora}
 
 

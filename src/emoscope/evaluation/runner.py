@@ -321,7 +321,10 @@ def evaluate(
             store.bind_config(key)  # only once a model could be built
             records.append({"task": task.name, **model_record(model, config.model)})
             label_maps[task.name] = LabelMap.build(model.labels)
-            training = training_data_of(model, config.adapter)
+            model_dir = Path(config.model).expanduser()
+            training = training_data_of(
+                model, config.adapter, model_dir=model_dir if model_dir.is_dir() else None
+            )
             if task.train is not None:
                 training["speakers"] |= {u.speaker for u in task.train if u.speaker}
                 training["corpora"] |= {u.corpus for u in task.train if u.corpus}
