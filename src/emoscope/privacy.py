@@ -583,14 +583,28 @@ def _private_segment(seg: Segment, *, redact_text: bool, no_transcript: bool) ->
     return seg.model_copy(update=changes) if changes else seg
 
 
+_PSEUDONYMOUS_SPEAKER = re.compile(r"^spk-[0-9a-z]+$")
+
+
+def _speaker_names(speakers: Sequence[str | None]) -> dict[str | None, str]:
+    """Map speaker labels that are not already ``spk-...`` pseudonyms to ``spk-rN``."""
+    names: dict[str | None, str] = {}
+    for speaker in speakers:
+        if speaker is None or _PSEUDONYMOUS_SPEAKER.match(speaker) or speaker in names:
+            continue
+        names[speaker] = f"spk-r{len(names) + 1}"
+    return names
+
+
 def apply_privacy(
     doc: PredictionDocument, *, redact: bool = False, no_transcript: bool = False
 ) -> PredictionDocument:
     """Return ``doc`` with transcripts redacted or removed in every part that holds words.
 
     Segment transcripts, ASR words (merged where an identifier spans several) and the word
-    occlusion part of explanations change; the choice is recorded in
-    ``provenance.config["privacy"]`` so that every export can say so.
+    occlusion part of explanations change; with ``redact``, speaker labels that are not
+    ``spk-...`` pseudonyms (names from a given transcript) become ``spk-r1``, ``spk-r2``...;
+    the choice is recorded in ``provenance.config["privacy"]`` so that every export can say so.
 
     Args:
         doc: A finished prediction document.
@@ -611,8 +625,21 @@ def apply_privacy(
     segments = [
         _private_segment(s, redact_text=redact, no_transcript=no_transcript) for s in doc.segments
     ]
+    summary = doc.summary
+    if redact:  # speaker labels that look like names (from a given transcript) go too
+        names = _speaker_names([s.speaker for s in segments])
+        segments = [
+            s.model_copy(update={"speaker": names.get(s.speaker, s.speaker)}) for s in segments
+        ]
+        changes = [
+            c.model_copy(update={"speaker": names.get(c.speaker, c.speaker)})
+            for c in summary.changes
+        ]
+        summary = summary.model_copy(update={"changes": changes})
     config = dict(doc.provenance.config)
     config["privacy"] = {"redact": bool(redact), "no_transcript": bool(no_transcript)}
     provenance = doc.provenance.model_copy(update={"config": config})
-    data = doc.model_copy(update={"segments": segments, "provenance": provenance})
+    data = doc.model_copy(
+        update={"segments": segments, "summary": summary, "provenance": provenance}
+    )
     return PredictionDocument.model_validate(data.to_json_dict())

@@ -99,3 +99,27 @@ def test_env_key_wins_and_changes_pseudonyms(
     monkeypatch.setenv("EMOSCOPE_KEY", "beta")
     assert pseudonymous_id("speaker 1") != a
     assert not key_path().exists()  # the env key needs no file
+
+
+def test_redact_renames_speakers_that_look_like_names() -> None:
+    doc = sample_document()
+    renamed = {"spk-a": "Dr Miller", "spk-b": "Jane"}
+    segs = [s.model_copy(update={"speaker": renamed[s.speaker]}) for s in doc.segments]
+    changes = [c.model_copy(update={"speaker": "Jane"}) for c in doc.summary.changes]
+    doc = doc.model_copy(
+        update={"segments": segs, "summary": doc.summary.model_copy(update={"changes": changes})}
+    )
+    out = apply_privacy(doc, redact=True)
+    assert [s.speaker for s in out.segments] == [
+        "spk-r1",
+        "spk-r2",
+        "spk-r1",
+        "spk-r2",
+        "spk-r2",
+        "spk-r2",
+    ]
+    assert {c.speaker for c in out.summary.changes} == {"spk-r2"}
+    text = _all_exports(out)
+    assert all("Miller" not in t and "Jane" not in t for t in text.values())
+    kept = apply_privacy(sample_document(), redact=True)
+    assert [s.speaker for s in kept.segments][:2] == ["spk-a", "spk-b"]
