@@ -68,6 +68,17 @@ def test_page_is_public_but_holds_no_data(server: LiveServer) -> None:
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert c.get("/static/app.js").status_code == 200
         assert TOKEN not in page.text
+    # the public static folder gives nothing else, whatever the path says
+    for path in ("/static/../../token", "/static/..%2f..%2ftoken", "/static/%2e%2e/app.py"):
+        assert raw_status(server.port, path) in (401, 404), path
+
+
+def raw_status(port: int, path: str) -> int:
+    """GET a path exactly as written (no client-side normalisation of '..')."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        head = sock.recv(64).decode()
+    return int(head.split()[1])
 
 
 def test_health(client: httpx.Client) -> None:
@@ -108,6 +119,7 @@ def test_upload_runs_and_returns_a_valid_document(server: LiveServer, done_job: 
     assert done_job["upload_kept"] is False
     assert json.loads((folder / "result.json").read_text()) == done_job["document"]
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(server.data_dir.stat().st_mode) == 0o700
 
 
 def test_keep_upload_keeps_the_audio(server: LiveServer, client: httpx.Client, tmp_path) -> None:
@@ -291,3 +303,12 @@ def test_running_job_reports_progress(client: httpx.Client, demo_sample: Path) -
     duration = job["document"]["recording"]["duration_s"]
     assert all(0 <= p["done_s"] <= p["total_s"] + 0.1 for p in seen)
     assert abs(seen[-1]["total_s"] - duration) < 0.5
+
+
+def test_unknown_model_fails_the_job_with_the_known_names(client: httpx.Client, tmp_path) -> None:
+    r = upload(client, tone_file(tmp_path, "m.wav", freq=450.0), model="no-such-model")
+    assert r.status_code == 202
+    job = wait_done(client, r.json()["id"])
+    assert job["state"] == "failed" and job["error"]["code"] == "analysis_failed"
+    assert "no-such-model" in job["error"]["message"]
+    assert job["upload_kept"] is False and job["document"] is None

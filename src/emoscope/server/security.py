@@ -19,7 +19,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-PUBLIC_PATHS = frozenset({"/", "/index.html"})
+PUBLIC_PATHS = frozenset({"/"})
 """Paths served without a token: the page and its static files, which hold no data."""
 
 PUBLIC_PREFIX = "/static/"

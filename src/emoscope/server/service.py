@@ -58,6 +58,8 @@ class Service:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(settings.data_dir, 0o700)  # recordings and results: for this user only
         self.token: TokenInfo = resolve_token(settings.data_dir, given=settings.token)
         self.store = JobStore(settings.data_dir / "jobs")
         self.pool = WorkerPool(
