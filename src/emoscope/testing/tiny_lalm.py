@@ -199,8 +199,8 @@ def build_tiny_lalm(
         UsageError: If ``family`` is not one this helper builds.
 
     Examples:
-        >>> import tempfile
-        >>> d = build_tiny_lalm(Path(tempfile.mkdtemp()) / "tiny")  # doctest: +SKIP
+        >>> FAMILIES
+        ('qwen2-audio', 'audio-flamingo-3')
     """
     import torch
 
