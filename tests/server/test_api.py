@@ -305,10 +305,28 @@ def test_running_job_reports_progress(client: httpx.Client, demo_sample: Path) -
     assert abs(seen[-1]["total_s"] - duration) < 0.5
 
 
-def test_unknown_model_fails_the_job_with_the_known_names(client: httpx.Client, tmp_path) -> None:
-    r = upload(client, tone_file(tmp_path, "m.wav", freq=450.0), model="no-such-model")
-    assert r.status_code == 202
+def test_unknown_model_is_refused_with_the_known_names(client: httpx.Client, tmp_path) -> None:
+    clip = tone_file(tmp_path, "m.wav", freq=450.0)
+    r = upload(client, clip, model="no-such-model")
+    assert error_of(r) == (422, "unknown_model")
+    known = client.get("/v1/health").json()["models"]
+    assert "default" in known and all(name in r.json()["error"]["message"] for name in known)
+    # a model folder (a path) cannot be given through the service
+    for path in ("/home/user/model", "~/model", "../model"):
+        assert error_of(upload(client, clip, model=path)) == (422, "invalid_request"), path
+
+
+def test_audio_that_breaks_mid_file_fails_the_job_clearly(
+    server: LiveServer, client: httpx.Client, tmp_path
+) -> None:
+    good = tone_file(tmp_path, "t.flac", seconds=3.0).read_bytes()
+    corrupt = tmp_path / "corrupt.flac"  # a valid header, then garbage frames
+    corrupt.write_bytes(good[:200] + bytes((b * 7 + 13) % 256 for b in good[200:]))
+    r = upload(client, corrupt, model="chance")  # a light registered model; any would do
+    assert r.status_code == 202, r.text
     job = wait_done(client, r.json()["id"])
     assert job["state"] == "failed" and job["error"]["code"] == "analysis_failed"
-    assert "no-such-model" in job["error"]["message"]
+    assert "decoding failed" in job["error"]["message"]
+    assert str(server.data_dir) not in job["error"]["message"]
     assert job["upload_kept"] is False and job["document"] is None
+    assert not (server.data_dir / "jobs" / job["id"] / "upload").exists()

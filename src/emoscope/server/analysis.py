@@ -23,6 +23,24 @@ def privacy_available() -> bool:
     return importlib.util.find_spec("emoscope.privacy") is not None
 
 
+def offline_guard_in_worker() -> bool:
+    """Install the offline guard in a worker process, as the CLI does in the service's own.
+
+    Downloads stay blocked unless the service was started with ``--allow-download`` (the
+    setting reaches the worker through the environment). Returns whether a guard was installed.
+    """
+    if not privacy_available():
+        return False
+    from emoscope import privacy
+
+    install = getattr(privacy, "install_offline_guard", None)
+    if install is None:
+        return False
+    allowed = getattr(privacy, "downloads_allowed", lambda: False)()
+    install(allow_download=allowed)
+    return True
+
+
 def build_config(options: dict[str, Any]) -> Any:
     """Return the :class:`~emoscope.pipeline.AnalyzeConfig` for a job's options.
 

@@ -96,6 +96,7 @@ class Health(BaseModel):
     completed: int
     max_upload_bytes: int
     export_formats: list[str]
+    models: list[str] = Field(description="Names accepted by the model option.")
     privacy_options: bool
 
 
@@ -114,6 +115,13 @@ def _view(service: Service, job: Job, *, with_document: bool) -> JobView:
         links=links,
         document=document,
     )
+
+
+def model_names() -> list[str]:
+    """Return the model names a client may ask for: the registered ones and ``default``."""
+    from emoscope.models.base import available_models
+
+    return sorted({"default", *available_models()})
 
 
 def _checked_id(job_id: str) -> str:
@@ -245,6 +253,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             completed=service.pool.completed,
             max_upload_bytes=settings.max_upload_bytes,
             export_formats=export_formats(),
+            models=model_names(),
             privacy_options=privacy_available(),
         )
 
@@ -273,6 +282,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
             field = ".".join(str(p) for p in first["loc"])
             msg = str(first["msg"]).removeprefix("Value error, ")
             raise ApiError(422, "invalid_request", f"Invalid option {field}: {msg}.") from None
+        known = model_names()
+        if options.model not in known:
+            raise ApiError(
+                422,
+                "unknown_model",
+                f"No model named {options.model!r}. Known models: {', '.join(known)}. (Model "
+                "folders can be used from the command line, not through the service.)",
+            )
         if (options.redact or options.no_transcript) and not privacy_available():
             raise ApiError(
                 501,

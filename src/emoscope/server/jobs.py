@@ -65,9 +65,10 @@ class JobOptions(BaseModel):
     @field_validator("model")
     @classmethod
     def _model_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9._:@/+-]+", value) or ".." in value:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:+-]*", value) or ".." in value:
             raise ValueError(
-                "model must be a registered model name (letters, digits and . _ : @ / + -)"
+                "model must be the name of a registered model (letters, digits and . _ : + -), "
+                "not a path"
             )
         return value
 

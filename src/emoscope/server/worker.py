@@ -30,8 +30,9 @@ _PROGRESS_EVERY_S = 0.5
 
 def _child_main(conn: Connection) -> None:
     """Loop of a worker process: receive a task, send progress now and then, then the result."""
-    from emoscope.server.analysis import run_analysis
+    from emoscope.server.analysis import offline_guard_in_worker, run_analysis
 
+    offline_guard_in_worker()
     last = [0.0]
 
     def progress(stage: str, done_s: float, total_s: float) -> None:

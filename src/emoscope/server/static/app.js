@@ -95,6 +95,8 @@ async function connect() {
   $("access").hidden = true;
   $("new").hidden = false;
   $("version").textContent = state.health.version;
+  const models = $("model-list");
+  models.replaceChildren(...(state.health.models || []).map((name) => el("option", { value: name })));
   await refreshHistory();
 }
 
