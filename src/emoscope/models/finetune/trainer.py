@@ -249,8 +249,12 @@ def open_session(config: FinetuneConfig, accelerator: Any) -> Session:
             gradient_checkpointing_kwargs=gc_kwargs,
         )
     elif config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gc_kwargs)
-        model.enable_input_require_grads()
+        enable = getattr(model, "activation_checkpointing_enable", None)
+        if enable is not None:  # transformers >= 5.x name; it also makes inputs require grads
+            enable(activation_checkpointing_kwargs=gc_kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gc_kwargs)
+            model.enable_input_require_grads()
     pattern = lora_target_pattern(
         model,
         target_modules=config.target_modules,

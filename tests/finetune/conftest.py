@@ -1,0 +1,24 @@
+"""A tiny random Qwen2-Audio (LM head scaled so that the loss visibly moves) and a pitch task."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from synthetic import pitch_manifest  # noqa: E402
+
+from emoscope.testing.tiny_lalm import build_tiny_lalm  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_lalm(tmp_path_factory.mktemp("ft") / "tiny-qwen2-audio", logit_scale=25.0)
+
+
+@pytest.fixture(scope="session")
+def pitch_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return pitch_manifest(tmp_path_factory.mktemp("pitch"))
