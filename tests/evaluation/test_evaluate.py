@@ -54,6 +54,7 @@ def test_metrics_json_of_a_cross_corpus_run(test_manifest, fitted_model, tmp_pat
     recalls = [metrics["per_class"][lab]["recall"] for lab in metrics["labels"]]
     assert metrics["ua"] == pytest.approx(np.mean(recalls), abs=1e-3)
     assert metrics["ci95"]["ua"][0] <= metrics["ua"] <= metrics["ci95"]["ua"][1]
+    assert metrics["ci95_speaker"]["ua"][0] <= metrics["ua"] <= metrics["ci95_speaker"]["ua"][1]
     assert 0 <= metrics["ece"] <= 1
     fair = metrics["fairness"]
     assert set(fair["by_speaker"]) == {"heldout-spk0", "heldout-spk1"}
@@ -115,6 +116,21 @@ def test_bad_utterance_is_an_error_row_and_the_run_exits_1(
     assert json.loads((run / "metrics.json").read_text())["ua"] == metrics["ua"]
     with RunStore(run / "run.sqlite") as store:
         assert store.count() == 26
+
+
+def test_a_run_where_every_utterance_fails_writes_valid_json(tmp_path, fitted_model, capsys):
+    utts = [
+        Utterance(id=f"u{i}", audio=str(tmp_path / f"missing{i}.wav"), canonical="sad")
+        for i in range(3)
+    ]
+    manifest = Manifest(utts).to_jsonl(tmp_path / "m.jsonl")
+    run = tmp_path / "run"
+    assert main(["evaluate", str(manifest), "--model", str(fitted_model), "-o", str(run)]) == 1
+    assert "3 utterance(s) failed" in capsys.readouterr().err
+    text = (run / "metrics.json").read_text()
+    metrics = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))
+    assert metrics["n"] == 0 and metrics["errors"] == 3
+    assert metrics["ua"] is None and metrics["ci95"]["ua"] == [None, None]
 
 
 def test_other_arguments_on_a_run_dir_are_refused(test_manifest, fitted_model, tmp_path, capsys):

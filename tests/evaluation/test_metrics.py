@@ -11,6 +11,7 @@ from emoscope.evaluation.metrics import (
     bootstrap_ci,
     bootstrap_confusions,
     classification_report,
+    cluster_bootstrap_confusions,
     confusion_matrix,
     expected_calibration_error,
     macro_f1,
@@ -166,3 +167,30 @@ def test_label_map_projects_by_name():
     assert m.project([0, 0, 0, 1.0], ("neutral", "happy", "sad", "angry")) == pytest.approx(
         [0, 1 / 3, 1 / 3, 1 / 3]
     )
+
+
+def test_cluster_bootstrap_matches_a_loop_over_speakers():
+    rng = np.random.default_rng(4)
+    groups = np.repeat(["s1", "s2", "s3", "s4"], [5, 8, 3, 6])
+    y_true = rng.integers(0, 3, groups.size)
+    y_pred = rng.integers(0, 3, groups.size)
+    stack = cluster_bootstrap_confusions(y_true, y_pred, groups, n_labels=3, n_resamples=30, seed=2)
+    names = np.unique(groups)
+    draws = np.random.default_rng(2).integers(0, 4, size=(30, 4))
+    for b in range(30):
+        idx = np.concatenate([np.flatnonzero(groups == names[g]) for g in draws[b]])
+        assert (stack[b] == confusion_matrix(y_true[idx], y_pred[idx], n_labels=3)).all()
+
+
+def test_speaker_intervals_are_wider_when_speakers_differ():
+    rng = np.random.default_rng(0)
+    groups, y_true, y_pred = [], [], []
+    for s, accuracy in enumerate(np.linspace(0.2, 0.95, 10)):
+        t = rng.integers(0, 4, 60)
+        groups += [f"spk{s}"] * 60
+        y_true += t.tolist()
+        y_pred += np.where(rng.random(60) < accuracy, t, (t + 1) % 4).tolist()
+    by_item = bootstrap_ci(y_true, y_pred, n_labels=4)["ua"]
+    by_speaker = bootstrap_ci(y_true, y_pred, n_labels=4, groups=groups)["ua"]
+    assert by_speaker[1] - by_speaker[0] > 1.5 * (by_item[1] - by_item[0])
+    assert bootstrap_ci([], [], n_labels=4) == {m: [None, None] for m in ("ua", "wa", "macro_f1")}

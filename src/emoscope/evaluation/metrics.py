@@ -28,6 +28,7 @@ Examples:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -197,6 +198,41 @@ def bootstrap_indices(
     return rng.integers(0, n, size=(n_resamples, n))
 
 
+def cluster_bootstrap_confusions(
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    groups: Sequence[Any],
+    *,
+    n_labels: int,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> np.ndarray:
+    """Return ``(n_resamples, K, K)`` confusion matrices of a bootstrap over groups (speakers).
+
+    Each resample draws as many groups as there are, with replacement, and takes all the
+    utterances of each drawn group: the intervals then account for utterances of one speaker
+    not being independent. One matrix product builds every resample.
+
+    Examples:
+        >>> stack = cluster_bootstrap_confusions([0, 1, 1], [0, 1, 0], ["a", "b", "b"],
+        ...                                      n_labels=2, n_resamples=4)
+        >>> stack.shape, sorted({int(m.sum()) for m in stack}) <= [2, 3, 4, 6]
+        ((4, 2, 2), True)
+    """
+    t, p = _as_index_arrays(y_true, y_pred)
+    names, group_index = np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)
+    if group_index.shape != t.shape:
+        raise UsageError(f"groups must have one value per item ({t.size}). Got {len(groups)}.")
+    k2 = n_labels * n_labels
+    per_group = np.zeros((len(names), k2), dtype=np.int64)
+    np.add.at(per_group, (group_index, t * n_labels + p), 1)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(names), size=(n_resamples, len(names)))
+    weights = np.zeros((n_resamples, len(names)), dtype=np.int64)
+    np.add.at(weights, (np.arange(n_resamples)[:, None], draws), 1)
+    return (weights @ per_group).reshape(n_resamples, n_labels, n_labels)
+
+
 def bootstrap_ci(
     y_true: Sequence[int],
     y_pred: Sequence[int],
@@ -206,8 +242,23 @@ def bootstrap_ci(
     n_resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
     level: float = 0.95,
-) -> dict[str, list[float]]:
+    groups: Sequence[Any] | None = None,
+) -> dict[str, list[float | None]]:
     """Return percentile bootstrap intervals ``{metric: [low, high]}``.
+
+    Args:
+        y_true: True label indices.
+        y_pred: Predicted label indices.
+        n_labels: The number of labels.
+        metrics: Names from :data:`CONFUSION_METRICS`.
+        n_resamples: Bootstrap resamples.
+        seed: Seed of the resampling.
+        level: Coverage of the interval.
+        groups: When given (e.g. speakers), resample groups instead of items
+            (:func:`cluster_bootstrap_confusions`).
+
+    Returns:
+        ``[None, None]`` per metric when there are no items.
 
     Examples:
         >>> ci = bootstrap_ci([0, 1] * 50, [0, 1] * 45 + [1, 0] * 5, n_labels=2, seed=1)
@@ -221,16 +272,23 @@ def bootstrap_ci(
             f"bootstrap_ci has no metric {unknown}. Known: {', '.join(CONFUSION_METRICS)}."
         )
     if len(y_true) == 0:
-        return {m: [float("nan"), float("nan")] for m in metrics}
-    stack = bootstrap_confusions(
-        y_true, y_pred, n_labels=n_labels, n_resamples=n_resamples, seed=seed
-    )
+        return {m: [None, None] for m in metrics}
+    if groups is None:
+        stack = bootstrap_confusions(
+            y_true, y_pred, n_labels=n_labels, n_resamples=n_resamples, seed=seed
+        )
+    else:
+        stack = cluster_bootstrap_confusions(
+            y_true, y_pred, groups, n_labels=n_labels, n_resamples=n_resamples, seed=seed
+        )
     alpha = (1.0 - level) / 2.0
-    out = {}
+    out: dict[str, list[float | None]] = {}
     for name in metrics:
-        values = CONFUSION_METRICS[name](stack)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # resamples without a class
+            values = CONFUSION_METRICS[name](stack)
         low, high = np.nanquantile(values, [alpha, 1.0 - alpha])
-        out[name] = [round(float(low), 4), round(float(high), 4)]
+        out[name] = [_round(low), _round(high)]
     return out
 
 
@@ -271,6 +329,7 @@ def classification_report(
     proba: np.ndarray | None = None,
     n_resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
+    groups: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Return every headline figure of a run as JSON-ready data.
 
@@ -281,10 +340,13 @@ def classification_report(
         proba: Optional ``(n, len(labels))`` probabilities, for the ECE.
         n_resamples: Bootstrap resamples of the 95% intervals.
         seed: Bootstrap seed.
+        groups: Optional group (speaker) of each item: adds ``ci95_by_group``, intervals of a
+            bootstrap over groups (``None`` values when there are fewer than two groups).
 
     Returns:
         ``ua``, ``wa``, ``macro_f1``, ``weighted_f1``, ``n``, ``per_class``, ``confusion``
-        (``labels`` and ``matrix``), ``ci95`` and ``ece`` (``None`` without ``proba``).
+        (``labels`` and ``matrix``), ``ci95``, ``ece`` (``None`` without ``proba``) and, with
+        ``groups``, ``ci95_by_group``.
 
     Examples:
         >>> r = classification_report([0, 1, 1], [0, 1, 0], labels=["sad", "happy"])
@@ -293,8 +355,10 @@ def classification_report(
     """
     k = len(labels)
     cm = confusion_matrix(y_true, y_pred, n_labels=k)
-    figures = {name: fn(cm) for name, fn in CONFUSION_METRICS.items()}
-    return {
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no items: figures are None
+        figures = {name: fn(cm) for name, fn in CONFUSION_METRICS.items()}
+    report = {
         **{name: _round(value) for name, value in figures.items()},
         "n": len(y_true),
         "per_class": per_class_metrics(cm, labels),
@@ -302,6 +366,14 @@ def classification_report(
         "ci95": bootstrap_ci(y_true, y_pred, n_labels=k, n_resamples=n_resamples, seed=seed),
         "ece": None if proba is None else _round(expected_calibration_error(proba, y_true)),
     }
+    if groups is not None:
+        if len({str(g) for g in groups}) >= 2:
+            report["ci95_by_group"] = bootstrap_ci(
+                y_true, y_pred, n_labels=k, n_resamples=n_resamples, seed=seed, groups=groups
+            )
+        else:
+            report["ci95_by_group"] = {m: [None, None] for m in report["ci95"]}
+    return report
 
 
 def _round(value: float | np.ndarray) -> float | None:

@@ -49,8 +49,15 @@ def compute_metrics(
     ).reshape(len(ok), len(labels))
     y_true = np.array([index[by_id[r.id].canonical] for r in ok], dtype=np.int64)  # type: ignore[index]
     y_pred = proba.argmax(axis=1) if len(ok) else np.zeros(0, dtype=np.int64)
+    speakers = [by_id[r.id].speaker or f"utterance:{r.id}" for r in ok]
     report = classification_report(
-        y_true, y_pred, labels=labels, proba=proba, n_resamples=n_resamples, seed=seed
+        y_true,
+        y_pred,
+        labels=labels,
+        proba=proba,
+        n_resamples=n_resamples,
+        seed=seed,
+        groups=speakers,
     )
     fairness_rows = [
         {
@@ -79,7 +86,14 @@ def compute_metrics(
         "per_class": report["per_class"],
         "confusion": report["confusion"],
         "ci95": report["ci95"],
-        "bootstrap": {"resamples": n_resamples, "seed": seed, "method": "percentile"},
+        "ci95_speaker": report["ci95_by_group"],
+        "bootstrap": {
+            "resamples": n_resamples,
+            "seed": seed,
+            "method": "percentile",
+            "ci95": "utterances resampled",
+            "ci95_speaker": "speakers resampled with all their utterances",
+        },
         "ece": report["ece"],
         "fairness": fairness_audit(fairness_rows, n_labels=len(labels)),
     }
