@@ -35,7 +35,7 @@ import numpy as np
 
 from emoscope import __version__
 from emoscope.audio import TARGET_SAMPLE_RATE, audio_info, iter_chunks, sha256_file
-from emoscope.errors import UnknownNameError, UsageError
+from emoscope.errors import EmoscopeError, UnknownNameError, UsageError
 from emoscope.frontend.checks import CheckOptions, check_alignment
 from emoscope.frontend.loaders import ModelCache, shared_cache
 from emoscope.frontend.quality import QualityLimits, measure_quality, quality_flags
@@ -192,11 +192,18 @@ def _load_predictor(spec: str | None, cache: ModelCache, notes: list[str]) -> _P
         return None
     try:
         model = cache.emotion_model(spec)
-    except UnknownNameError as exc:
+    except EmoscopeError as exc:
         if spec != "default":
-            raise UsageError(f"--model {spec}: {exc}") from None
+            if isinstance(exc, UnknownNameError):
+                raise UsageError(f"--model {spec}: {exc}") from None
+            raise
+        reason = (
+            "it is not installed in this version"
+            if isinstance(exc, UnknownNameError)
+            else f"it could not be loaded ({exc})"
+        )
         notes.append(
-            "No emotion predictions: the default model is not installed in this version, so "
+            f"No emotion predictions: the default model is not available ({reason}), so "
             "segments have no emotion labels (use --model to choose another model)."
         )
         log.info(notes[-1])
@@ -253,6 +260,12 @@ def _segments_of(
                 f"{dropped} cue(s) of the transcript start after the recording ends and were "
                 "left out."
             )
+        outside = _speech_outside(activity.regions(), spans)
+        if outside >= 2.0:
+            notes.append(
+                f"{outside:.1f} s of speech lie outside the transcript's cues: they were not "
+                "analysed. Check that the transcript covers the whole recording."
+            )
         return spans, texts, speakers
     regions = activity.regions(max_speech_s=bounds.max_s)
     spans = merge_regions(regions, bounds=bounds)
@@ -286,6 +299,25 @@ def prepare(config: AnalyzeConfig | None = None, *, cache: ModelCache | None = N
     if n_speakers != 0:
         cache.speaker_encoder()
     return notes
+
+
+def _speech_outside(regions: Sequence[SpeechRegion], spans: Sequence[SpeechRegion]) -> float:
+    """Seconds of the speech regions that no span covers.
+
+    Examples:
+        >>> _speech_outside([SpeechRegion(0, 10)], [SpeechRegion(2, 4), SpeechRegion(3, 5)])
+        7.0
+    """
+    total = 0.0
+    for region in regions:
+        covered, cursor = 0.0, region.start
+        for span in sorted(spans, key=lambda s: s.start):
+            lo, hi = max(span.start, cursor), min(span.end, region.end)
+            if hi > lo:
+                covered += hi - lo
+                cursor = hi
+        total += region.duration - covered
+    return round(total, 3)
 
 
 def analyze(
@@ -324,7 +356,12 @@ def analyze(
     predictor = _load_predictor(config.model, cache, notes)
 
     # pass 1: voice activity over the whole recording
-    activity = cache.vad().run(chunk for _, chunk in iter_chunks(path, chunk_s=config.chunk_s))
+    def chunks() -> Iterator[np.ndarray]:
+        for start, chunk in iter_chunks(path, chunk_s=config.chunk_s):
+            report("vad", start, max(info.duration_s, start))
+            yield chunk
+
+    activity = cache.vad().run(chunks())
     duration = round(activity.duration_s, 3)
     report("vad", duration, duration)
     digest = sha256_file(path)
