@@ -168,13 +168,27 @@ def test_train_manifest_and_cross_validation(train_manifest, test_manifest, tmp_
         ),
         run_dir=tmp_path / "cross",
     )
-    assert (tmp_path / "cross" / "fitted" / "all" / "weights.npz").is_file()
-    assert cross.metrics["leakage"] == []
+    weights = tmp_path / "cross" / "fitted" / "all" / "weights.npz"
+    assert weights.is_file() and cross.metrics["leakage"] == []
+    # the same run again: the fitted model is loaded, not fitted again, and nothing changes
+    stamp = weights.stat().st_mtime_ns
+    again = evaluate(
+        EvaluateConfig(
+            manifest=test_manifest, model="egemaps-logreg", train_manifest=train_manifest
+        ),
+        run_dir=tmp_path / "cross",
+    )
+    assert weights.stat().st_mtime_ns == stamp
+    assert again.metrics["timing_last_session"]["predict_s"] == 0
+    assert again.metrics["ua"] == cross.metrics["ua"]
+    notes: list[str] = []
     cv = evaluate(
         EvaluateConfig(manifest=train_manifest, model="egemaps-logreg", cross_validate=True),
         run_dir=tmp_path / "cv",
         warn=lambda m: pytest.fail(f"speaker-independent folds must not warn: {m}"),
+        status=notes.append,
     )
+    assert notes == [f"fitting fold-{f} on 36 utterances" for f in (1, 2, 3, 4)]
     assert cv.metrics["n"] == 48 and len(cv.metrics["model"]["folds"]) == 4
     fitted = load_model(str(tmp_path / "cv" / "fitted" / "fold-2"))
     assert "train-spk1" not in fitted.training_data["speakers"]  # fold 2 is speaker 1

@@ -100,6 +100,7 @@ def evaluate_command(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        TextColumn("{task.description}"),
         console=console_err,
         transient=True,
     ) as progress:
@@ -113,8 +114,16 @@ def evaluate_command(
                 f"[bold red]emoscope: warning:[/] {message}", highlight=False, soft_wrap=True
             )
 
-        result = evaluate(config, run_dir=out_dir, overwrite=overwrite, progress=update, warn=warn)
+        def note(text: str) -> None:
+            progress.update(task, description=text)
+
+        result = evaluate(
+            config, run_dir=out_dir, overwrite=overwrite, progress=update, warn=warn, status=note
+        )
     print_summary(result.metrics, console=console)
+    console_err.print(
+        f"written: {out_dir / 'metrics.json'}, predictions.jsonl, report.html", highlight=False
+    )
     if result.errors:
         console_err.print(
             f"emoscope: {result.errors} utterance(s) failed (see 'error_examples' in "

@@ -259,6 +259,7 @@ def evaluate(
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
     warn: Callable[[str], None] | None = None,
+    status: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
     """Run (or resume) an evaluation and write ``metrics.json`` and ``predictions.jsonl``.
 
@@ -268,6 +269,7 @@ def evaluate(
         overwrite: Discard a stored run in ``run_dir`` instead of resuming it.
         progress: Called with (done, total) as batches are stored.
         warn: Called with each warning (default: print to stderr).
+        status: Called with a short note of what the run is doing (fitting, predicting).
 
     Raises:
         UsageError: If the arguments cannot work or ``run_dir`` holds another run.
@@ -317,6 +319,14 @@ def evaluate(
         label_maps: dict[str, LabelMap] = {}
         model: Any = None
         for task in tasks:
+            if status is not None:
+                fitting = task.train is not None and not (run_dir / FITTED_DIR / task.name).is_dir()
+                scope = "" if task.name == "all" else f" {task.name}"
+                status(
+                    f"fitting{scope} on {len(task.train or ())} utterances"
+                    if fitting
+                    else f"predicting{scope}"
+                )
             model = _build_model(config, task, run_dir, previous=model)
             store.bind_config(key)  # only once a model could be built
             records.append({"task": task.name, **model_record(model, config.model)})
