@@ -185,3 +185,19 @@ def test_an_options_file_in_a_model_folder_sets_mode_condition_and_prompt(
     (tmp_path / "bad" / "emoscope-lalm.json").write_text("[1, 2]")
     with pytest.raises(UsageError, match="JSON object of LALM options"):
         load_model(str(tmp_path / "bad"))
+
+
+def test_both_asks_an_utterance_with_what_it_has(
+    tiny_dir: Path, utterances: list[Utterance]
+) -> None:
+    both = load_model(str(tiny_dir), condition="both", calibrate=True)
+    audio = load_model(str(tiny_dir), condition="audio", calibrate=True)
+    text = load_model(str(tiny_dir), condition="text", calibrate=True)
+    no_text = utterances[1].with_(transcript=None)
+    no_audio = utterances[2].with_(waveform=None)
+    mixed = [utterances[0], no_text, no_audio, utterances[3]]
+    proba = both.predict_proba(mixed)
+    np.testing.assert_allclose(proba[1], audio.predict_proba([no_text])[0], atol=1e-5)
+    np.testing.assert_allclose(proba[2], text.predict_proba([no_audio])[0], atol=1e-5)
+    np.testing.assert_allclose(proba[[0, 3]], both.predict_proba([mixed[0], mixed[3]]), atol=1e-5)
+    assert set(both.priors_) == {"audio", "text", "both"}

@@ -255,3 +255,14 @@ def test_calibration_uses_content_free_requests(server: Any) -> None:
     np.testing.assert_allclose(p_cal, calibrate(p_raw, cal.prior_), atol=1e-12)
     assert p_cal[1, 1] < p_raw[1, 1]  # the happy bias is divided out
     assert len(state.requests) == 2 + 2 + 2  # 2 content-free requests, made once
+
+
+def test_both_sends_only_what_an_utterance_has(server: Any) -> None:
+    url, state = server
+    model = load_model("endpoint", base_url=url, model=SERVED, condition="both", concurrency=1)
+    u = _utts()[0]
+    model.predict_proba([u.with_(waveform=None), u.with_(transcript=None)])
+    kinds = [[p["type"] for p in r["messages"][1]["content"]] for r in state.requests]
+    assert kinds == [["text"], ["input_audio", "text"]]
+    assert "furious" in state.requests[0]["messages"][1]["content"][0]["text"]
+    assert "furious" not in state.requests[1]["messages"][1]["content"][1]["text"]

@@ -183,7 +183,7 @@ class EndpointModel:
     Attributes:
         labels: Column order of :meth:`predict_proba`.
         modalities: What the server's model is given (from ``config.condition``).
-        prior_: The calibration prior (``None`` until estimated).
+        priors_: Calibration priors per condition (estimated on first use).
         n_unparsed_: Answers from which no label could be read.
         last_unparsed_: Ids of the unparseable utterances of the last call.
         n_retries_: Retries made so far.
@@ -200,7 +200,7 @@ class EndpointModel:
         self.prompt_hash = prompt_fingerprint(
             self.prompt, labels=self.labels, mode=config.mode, condition=config.condition
         )
-        self.prior_: np.ndarray | None = None
+        self.priors_: dict[str, np.ndarray] = {}
         self.n_unparsed_ = 0
         self.last_unparsed_: list[str] = []
         self.n_retries_ = 0
@@ -233,15 +233,18 @@ class EndpointModel:
 
     def request_body(self, utterance: Utterance) -> dict[str, Any]:
         """Return the chat-completions request for one utterance."""
+        from emoscope.models.lalm.prompting import effective_condition
+
         cfg = self.config
+        condition = effective_condition(utterance, cfg.condition)
         text = self.prompt.render_user(
-            condition=cfg.condition,
+            condition=condition,
             mode=cfg.mode,
             labels=self.labels,
-            transcript=utterance.transcript if cfg.condition != "audio" else None,
+            transcript=utterance.transcript if condition != "audio" else None,
         )
         content: list[dict[str, Any]] = []
-        if cfg.condition in ("audio", "both"):
+        if condition in ("audio", "both"):
             data = wav_base64(utterance.load_audio(sample_rate=16000))
             content.append({"type": "input_audio", "input_audio": {"data": data, "format": "wav"}})
         content.append({"type": "text", "text": text})
@@ -355,17 +358,25 @@ class EndpointModel:
             EndpointError: If a request still fails after all retries.
         """
         from emoscope.models.lalm.backend import calibrate
-        from emoscope.models.lalm.prompting import content_free_utterances
+        from emoscope.models.lalm.prompting import content_free_utterances, group_by_condition
 
         batch = list(batch)
         self.last_unparsed_ = []
-        if self.config.calibrate and self.prior_ is None:
-            self.prior_ = self._raw_proba(content_free_utterances(self.config.condition)).mean(0)
-            self.last_unparsed_ = []
         proba = self._raw_proba(batch) if batch else np.zeros((0, len(self.labels)))
-        if self.config.calibrate and self.prior_ is not None and len(proba):
-            proba = calibrate(proba, self.prior_)
+        if self.config.calibrate and len(batch):
+            for condition, idx in group_by_condition(batch, self.config.condition).items():
+                if condition not in self.priors_:
+                    unparsed = (self.n_unparsed_, self.last_unparsed_)
+                    free = content_free_utterances(condition)
+                    self.priors_[condition] = self._raw_proba(free).mean(axis=0)
+                    self.n_unparsed_, self.last_unparsed_ = unparsed  # count real inputs only
+                proba[idx] = calibrate(proba[idx], self.priors_[condition])
         return proba
+
+    @property
+    def prior_(self) -> np.ndarray | None:
+        """The calibration prior of the configured condition (``None`` until estimated)."""
+        return self.priors_.get(self.config.condition)
 
 
 register_model("endpoint", EndpointConfig, EndpointModel)

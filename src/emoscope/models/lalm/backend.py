@@ -12,8 +12,11 @@ Three ways to read a label off the model (``mode``):
   silently turned into a label.
 
 With ``calibrate=True`` the label prior the model shows on content-free inputs (silence, an empty
-transcript) is estimated once (``prior_``) and divided out of every prediction (contextual
-calibration, Zhao et al. 2021).
+transcript) is estimated once per condition (``priors_``) and divided out of every prediction
+(contextual calibration, Zhao et al. 2021).
+
+Under condition ``both``, an utterance without a transcript is asked as ``audio`` and one without
+audio as ``text`` (:func:`~emoscope.models.lalm.prompting.effective_condition`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from emoscope.models.lalm.prompting import (
     answer_suffix,
     build_inputs,
     content_free_utterances,
+    group_by_condition,
 )
 from emoscope.models.lalm.scoring import (
     continuation_ids,
@@ -57,7 +61,7 @@ class LALMModel:
         modalities: What the model is given (from ``config.condition``).
         prompt_id: The prompt template's id.
         prompt_hash: Fingerprint of template, labels, mode and condition.
-        prior_: The calibration prior over ``labels`` (``None`` until estimated).
+        priors_: Calibration priors over ``labels`` per condition (estimated on first use).
         n_unparsed_: Generated answers no label could be read from (``generate`` mode).
         last_unparsed_: Ids of the unparseable utterances of the last call.
     """
@@ -72,7 +76,7 @@ class LALMModel:
         self.prompt_hash = prompt_fingerprint(
             self.prompt, labels=self.labels, mode=config.mode, condition=config.condition
         )
-        self.prior_: np.ndarray | None = None
+        self.priors_: dict[str, np.ndarray] = {}
         self.n_unparsed_ = 0
         self.last_unparsed_: list[str] = []
         self._model: Any = None
@@ -137,34 +141,52 @@ class LALMModel:
         """Return ``(len(batch), len(labels))`` probabilities; rows sum to 1."""
         batch = list(batch)
         self.last_unparsed_ = []
-        if self.config.calibrate and self.prior_ is None:
-            self.prior_ = self.estimate_prior()
         rows = [
             self._raw_proba(batch[i : i + self.config.batch_size])
             for i in range(0, len(batch), self.config.batch_size)
         ]
         proba = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)))
-        if self.config.calibrate and self.prior_ is not None:
-            proba = calibrate(proba, self.prior_)
+        if self.config.calibrate and len(batch):
+            for condition, idx in group_by_condition(batch, self.config.condition).items():
+                proba[idx] = calibrate(proba[idx], self.prior_for(condition))
         return proba
 
-    def estimate_prior(self) -> np.ndarray:
-        """Return the mean label distribution on content-free inputs of this condition."""
-        inputs = content_free_utterances(self.config.condition)
-        return self._raw_proba(inputs).mean(axis=0)
+    @property
+    def prior_(self) -> np.ndarray | None:
+        """The calibration prior of the configured condition (``None`` until estimated)."""
+        return self.priors_.get(self.config.condition)
 
-    def _inputs(self, batch: Sequence[Utterance]) -> Any:
+    def prior_for(self, condition: str) -> np.ndarray:
+        """Return (estimating once) the mean label distribution on content-free inputs.
+
+        Under ``both``, utterances lacking a modality are asked as ``audio`` or ``text`` and are
+        calibrated with the prior of that condition.
+        """
+        if condition not in self.priors_:
+            inputs = content_free_utterances(condition)
+            self.priors_[condition] = self._raw_proba(inputs).mean(axis=0)
+        return self.priors_[condition]
+
+    def _inputs(self, batch: Sequence[Utterance], condition: str | None = None) -> Any:
         inputs = build_inputs(
             self.processor,
             batch,
             self.prompt,
-            condition=self.config.condition,
+            condition=condition or self.config.condition,
             mode=self.config.mode,
             labels=self.labels,
             family=self.family,
         )
         model = self.model
         return inputs.to(model.device, dtype=model.dtype)
+
+    def _by_condition(self, batch: Sequence[Utterance], run: Any) -> list[Any]:
+        """Run ``run(sub_batch, condition)`` per effective condition; rows in input order."""
+        out: list[Any] = [None] * len(batch)
+        for condition, idx in group_by_condition(batch, self.config.condition).items():
+            for i, row in zip(idx, run([batch[i] for i in idx], condition), strict=True):
+                out[i] = row
+        return out
 
     def continuations(self) -> list[list[int]]:
         """Token ids scored per label: the answer word (or letter) plus the end-of-turn marker."""
@@ -180,10 +202,15 @@ class LALMModel:
 
     def log_likelihoods(self, batch: Sequence[Utterance]) -> np.ndarray:
         """Return the summed log-likelihood of each label's answer, ``(n, K)`` (score/choice)."""
+        if not batch:
+            return np.zeros((0, len(self.labels)))
+        return np.stack(self._by_condition(batch, self._log_likelihoods))
+
+    def _log_likelihoods(self, batch: Sequence[Utterance], condition: str) -> np.ndarray:
         tok = self.processor.tokenizer
         scores = score_labels(
             self.model,
-            self._inputs(batch),
+            self._inputs(batch, condition),
             self.continuations(),
             explicit_position_ids=self.family.explicit_position_ids,
             pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
@@ -192,9 +219,12 @@ class LALMModel:
 
     def generate_text(self, batch: Sequence[Utterance]) -> list[str]:
         """Return the model's greedy free-text answers."""
+        return list(self._by_condition(batch, self._generate_text)) if batch else []
+
+    def _generate_text(self, batch: Sequence[Utterance], condition: str) -> list[str]:
         import torch
 
-        inputs = self._inputs(batch)
+        inputs = self._inputs(batch, condition)
         tok = self.processor.tokenizer
         with torch.inference_mode():
             out = self.model.generate(

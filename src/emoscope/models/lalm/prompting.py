@@ -153,6 +153,37 @@ def answer_suffix(processor: Any) -> str:
     return full[start + len(_ANSWER_PROBE) :].rstrip()
 
 
+def effective_condition(utterance: Utterance, condition: str) -> str:
+    """Return the condition one utterance is asked under.
+
+    ``both`` uses what the utterance has: without a transcript it is asked as ``audio``, without
+    audio as ``text`` (so removing a modality really removes it, e.g. in modality ablation).
+    ``audio`` and ``text`` are kept as they are.
+
+    Examples:
+        >>> effective_condition(Utterance(id="u", transcript="hi"), "both")
+        'text'
+        >>> effective_condition(Utterance(id="u", transcript="hi"), "audio")
+        'audio'
+    """
+    check_condition(condition)
+    if condition != "both":
+        return condition
+    if not utterance.has_audio:
+        return "text"
+    if not utterance.has_text:
+        return "audio"
+    return "both"
+
+
+def group_by_condition(utterances: Sequence[Utterance], condition: str) -> dict[str, list[int]]:
+    """Return effective condition -> indices of the utterances asked under it (in order)."""
+    groups: dict[str, list[int]] = {}
+    for i, u in enumerate(utterances):
+        groups.setdefault(effective_condition(u, condition), []).append(i)
+    return groups
+
+
 def content_free_utterances(condition: str, *, seconds: float = 1.0) -> list[Utterance]:
     """Return the content-free inputs contextual calibration uses for ``condition``.
 
