@@ -88,6 +88,11 @@ def test_compare_pairs_the_shared_utterances(two_runs):
         for i in shared
     )
     assert chance["vs_reference"]["mcnemar"]["c"] == a_wrong_neutral
+    # Holm: with two comparisons the smaller p is doubled, the larger never drops below it
+    ps = [r["vs_reference"]["mcnemar"]["p_value"] for r in three["runs"][1:]]
+    holm_ps = [r["vs_reference"]["mcnemar"]["p_holm"] for r in three["runs"][1:]]
+    assert min(holm_ps) == pytest.approx(min(1.0, 2 * min(ps)), abs=1e-6)
+    assert max(holm_ps) == pytest.approx(max(min(1.0, 2 * min(ps)), max(ps)), abs=1e-6)
 
 
 def test_compare_cli_formats_and_html(two_runs, tmp_path, capsys):

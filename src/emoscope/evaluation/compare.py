@@ -228,12 +228,33 @@ def compare_runs(
                 "mcnemar": mcnemar(preds[reference] == y_true, pred == y_true),
             }
         rows.append(row)
+    others = [row for row in rows if "vs_reference" in row]
+    for test in ("paired_bootstrap", "mcnemar"):
+        adjusted = holm([row["vs_reference"][test]["p_value"] for row in others])
+        for row, p in zip(others, adjusted, strict=True):
+            row["vs_reference"][test]["p_holm"] = p
     return {
         "shared": len(shared),
         "labels": labels,
         "reference": runs[reference].name,
         "runs": rows,
     }
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Return Holm's step-down adjusted p-values (same order as given).
+
+    Examples:
+        >>> holm([0.01, 0.04, 0.03])
+        [0.03, 0.06, 0.06]
+    """
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [0.0] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = round(running, 6)
+    return adjusted
 
 
 COLUMNS = (
