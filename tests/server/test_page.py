@@ -52,6 +52,13 @@ def page(browser, server: LiveServer):  # noqa: ANN001, ANN201 - playwright type
     context.close()
 
 
+def wait_for_result(page) -> None:  # noqa: ANN001
+    """Wait until the result shows, or the analysis failed (then fail with its message)."""
+    failed = page.locator("#progress-text", has_text="the analysis failed")
+    page.locator("#result:not([hidden])").or_(failed).wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert not failed.is_visible(), page.text_content("#progress-text")
+
+
 def test_token_from_the_address_is_kept_and_removed(page, server: LiveServer) -> None:
     page.goto(f"{server.url}/#token={TOKEN}")
     page.wait_for_selector("#new:not([hidden])")
@@ -73,6 +80,26 @@ def test_without_a_token_the_page_asks_for_it(page, server: LiveServer) -> None:
     page.wait_for_selector("#new:not([hidden])")
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, button, [tabindex="0"]')]
+  .filter((e) => e.offsetParent !== null)
+  .filter((e) => !((e.labels && e.labels.length) || e.getAttribute('aria-label')
+                   || (e.tagName === 'BUTTON' && e.textContent.trim())))
+  .map((e) => e.outerHTML.slice(0, 80))"""
+
+CONTRAST = """() => {
+  const lum = (css) => {
+    const [r, g, b] = css.match(/[0-9.]+/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  return [...document.querySelectorAll('#timeline .segment')].map((e) => {
+    const s = getComputedStyle(e);
+    const [a, b] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+  });
+}"""
+
+
 def test_upload_the_demo_and_see_the_timeline(
     page, server: LiveServer, demo_sample: Path, tmp_path: Path
 ) -> None:
@@ -80,7 +107,7 @@ def test_upload_the_demo_and_see_the_timeline(
     page.get_by_label("Audio file").set_input_files(str(demo_sample))
     page.get_by_role("button", name="Analyse").click()
     page.wait_for_selector("#progress:not([hidden])")
-    page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
+    wait_for_result(page)
     shots = Path(os.environ.get("EMOSCOPE_TEST_SCREENSHOTS") or tmp_path)
     page.screenshot(path=str(shots / "server-page-result.png"), full_page=True)
     job_id = page.evaluate("state.current.id")
@@ -94,6 +121,8 @@ def test_upload_the_demo_and_see_the_timeline(
     assert page.locator("#transcript tbody tr").count() == max(n, 1)
     assert "demo.flac" in page.text_content("#result-title")
     assert page.locator("#axis span").count() == 6
+    assert page.evaluate(UNLABELLED) == []  # every visible control has an accessible name
+    assert all(ratio >= 4.5 for ratio in page.evaluate(CONTRAST))  # WCAG AA text contrast
     if n:
         first = page.locator("#timeline .segment").first
         first.focus()
@@ -132,7 +161,7 @@ def test_record_in_the_browser_and_analyse(page, server: LiveServer) -> None:
     page.get_by_role("button", name="Stop recording").click()
     page.wait_for_selector("#record-preview:not([hidden])")
     page.get_by_role("button", name="Analyse").click()
-    page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
+    wait_for_result(page)
     job_id = page.evaluate("state.current.id")
     with server.client() as c:
         job = c.get(f"/v1/analyses/{job_id}").json()
