@@ -195,3 +195,38 @@ def test_crashed_worker_and_deleted_running_job(tmp_path: Path) -> None:
             assert c.get(f"/v1/analyses/{running['id']}").status_code == 404
     finally:
         server.stop()
+
+
+def _finished_job(jobs: Path, job_id: str, finished: str) -> Path:
+    folder = jobs / job_id
+    folder.mkdir(parents=True)
+    record = {
+        "id": job_id,
+        "state": "done",
+        "created": finished,
+        "started": finished,
+        "finished": finished,
+        "filename": "old.wav",
+        "format": "wav",
+        "size_bytes": 10,
+        "attempts": 1,
+        "upload_kept": False,
+    }
+    (folder / "job.json").write_text(json.dumps(record))
+    (folder / "result.json").write_text("{}")
+    return folder
+
+
+def test_retention_deletes_old_finished_jobs(tmp_path: Path) -> None:
+    jobs = tmp_path / "data" / "jobs"
+    old = _finished_job(jobs, "7d1f4a3e-9c1b-4b6e-8f0a-2b3c4d5e6f70", "2020-01-01T00:00:00.000Z")
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    recent = _finished_job(jobs, "8e2a5b4f-0d2c-4c7f-9a1b-3c4d5e6f7081", now)
+    server = LiveServer(tmp_path / "data", args=("--retention-days", "30")).start()
+    try:
+        with server.client() as c:
+            listed = [j["id"] for j in c.get("/v1/analyses").json()["analyses"]]
+    finally:
+        server.stop()
+    assert not old.exists() and recent.exists()
+    assert listed == [recent.name]

@@ -42,6 +42,12 @@ def serve_command(
     job_timeout: float = typer.Option(
         4 * 3600.0, "--job-timeout", help="Seconds one analysis may run before it is stopped."
     ),
+    retention_days: float = typer.Option(
+        0.0,
+        "--retention-days",
+        min=0.0,
+        help="Delete finished analyses older than this many days (0: keep until deleted).",
+    ),
     show_token: bool = typer.Option(
         False, "--show-token", help="Print the page's address with the token again."
     ),
@@ -65,6 +71,7 @@ def serve_command(
         max_upload_mb=max_upload_mb,
         max_queued=max_queued,
         job_timeout_s=job_timeout,
+        retention_days=retention_days,
     )
     check_data_dir_free(settings.data_dir)
     application = create_app(settings)

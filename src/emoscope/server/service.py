@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO
 
@@ -16,6 +18,7 @@ from emoscope.server.worker import WorkerPool
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "server.lock"
+RETENTION_CHECK_S = 3600.0
 
 
 class DataDirBusyError(EmoscopeError):
@@ -66,6 +69,8 @@ class Service:
             self.store, workers=settings.workers, job_timeout_s=settings.job_timeout_s
         )
         self._lock: IO[str] | None = None
+        self._stop = threading.Event()
+        self._janitor: threading.Thread | None = None
 
     def start(self) -> None:
         """Lock the data folder, clean leftovers, re-queue interrupted jobs, start workers."""
@@ -75,9 +80,36 @@ class Service:
         if requeued or failed:
             log.warning("restart: %d interrupted job(s) queued again, %d failed", requeued, failed)
         self.pool.start()
+        if self.settings.retention_days > 0:
+            self.expire()
+            self._janitor = threading.Thread(target=self._expire_loop, daemon=True)
+            self._janitor.start()
+
+    def expire(self) -> int:
+        """Delete finished jobs older than the retention period; return how many."""
+        limit = datetime.now(timezone.utc) - timedelta(days=self.settings.retention_days)
+        n = 0
+        for job in self.store:
+            if job.state in ("done", "failed") and job.finished:
+                finished = datetime.fromisoformat(job.finished.replace("Z", "+00:00"))
+                if finished < limit and self.store.delete(job.id):
+                    n += 1
+        if n:
+            log.warning(
+                "retention: deleted %d job(s) older than %g days", n, self.settings.retention_days
+            )
+        return n
+
+    def _expire_loop(self) -> None:
+        while not self._stop.wait(RETENTION_CHECK_S):
+            try:
+                self.expire()
+            except Exception:  # keep the service up; try again next time
+                log.exception("retention check failed")
 
     def stop(self) -> None:
         """Stop the workers (running jobs are queued again at the next start), unlock."""
+        self._stop.set()
         self.pool.stop()
         if self._lock is not None:
             self._lock.close()

@@ -62,6 +62,8 @@ class ServerSettings:
         job_timeout_s: An analysis running longer is stopped and its job marked failed.
         max_attempts: A job interrupted by this many restarts of the service is marked failed
             instead of being queued again.
+        retention_days: Finished jobs older than this are deleted (checked at start and every
+            hour); ``0`` keeps them until a client deletes them.
     """
 
     data_dir: Path
@@ -73,6 +75,7 @@ class ServerSettings:
     max_queued: int = 100
     job_timeout_s: float = 4 * 3600.0
     max_attempts: int = 2
+    retention_days: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -85,6 +88,11 @@ class ServerSettings:
         if self.max_queued < 1:
             raise UsageError(
                 f"ServerSettings.max_queued must be at least 1. Got {self.max_queued}."
+            )
+        if self.retention_days < 0:
+            raise UsageError(
+                "ServerSettings.retention_days must be 0 (keep) or more. "
+                f"Got {self.retention_days}."
             )
         if self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
             raise UsageError(
