@@ -145,6 +145,24 @@ def test_other_arguments_on_a_run_dir_are_refused(test_manifest, fitted_model, t
     assert set(metrics["fairness"]["by_speaker"]) == {"heldout-spk0"}
 
 
+def test_a_model_changed_between_sessions_is_warned_about(
+    train_manifest, test_manifest, fitted_model, tmp_path
+):
+    import shutil
+
+    model_dir = shutil.copytree(fitted_model, tmp_path / "model")
+    run = tmp_path / "run"
+    config = EvaluateConfig(manifest=test_manifest, model=str(model_dir))
+    evaluate(config, run_dir=run, warn=lambda m: pytest.fail(m))
+    evaluate(config, run_dir=run, warn=lambda m: pytest.fail(m))  # same model: silent
+    train = Manifest.from_jsonl(train_manifest).filter(lambda u: u.fold == 1)
+    load_model("egemaps-logreg", c=0.01).fit(train).save(model_dir)  # new weights, same folder
+    warned: list[str] = []
+    result = evaluate(config, run_dir=run, warn=warned.append)
+    assert len(warned) == 1 and "differs from the one this run started with" in warned[0]
+    assert "info" in warned[0] and result.warnings == warned
+
+
 def test_usage_errors(test_manifest, fitted_model, tmp_path, capsys):
     out = ["-o", str(tmp_path / "r")]
     assert main(["evaluate", str(test_manifest), "--model", "no-such", *out]) == 1

@@ -222,6 +222,29 @@ def _build_model(
     return model
 
 
+def _check_model_record(store: RunStore, task: str, record: dict[str, Any]) -> str | None:
+    """Remember the model's record; return a warning when it differs from the stored one.
+
+    A registered model may change between two sessions of one run (new weights, another
+    version); predictions of the two would then be mixed in one run.
+    """
+    key = f"model_record:{task}"
+    text = json.dumps(record, sort_keys=True, default=str)
+    stored = store.get_meta(key)
+    if stored is None:
+        store.set_meta(key, text)
+        return None
+    if stored == text:
+        return None
+    old = json.loads(stored)
+    differ = sorted(k for k in set(old) | set(record) if old.get(k) != record.get(k))
+    return (
+        f"the model ({task}) differs from the one this run started with (in: "
+        f"{', '.join(differ)}): its predictions are mixed with the earlier ones. Use --overwrite "
+        "to redo the run with the current model."
+    )
+
+
 def _predict_batch(model: Any, batch: Sequence[Utterance]) -> list[Row]:
     """Predict a batch; when it fails, predict one by one and keep each failure as an error."""
     from emoscope.models.base import check_proba
@@ -330,6 +353,10 @@ def evaluate(
             model = _build_model(config, task, run_dir, previous=model)
             store.bind_config(key)  # only once a model could be built
             records.append({"task": task.name, **model_record(model, config.model)})
+            changed = _check_model_record(store, task.name, records[-1])
+            if changed:
+                warnings_.append(changed)
+                warn(changed)
             label_maps[task.name] = LabelMap.build(model.labels)
             model_dir = Path(config.model).expanduser()
             training = training_data_of(

@@ -109,6 +109,11 @@ class RunStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a meta value (replacing an older one)."""
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
     def check_config(self, config: Mapping[str, Any]) -> bool:
         """Check ``config`` against the stored one without writing anything.
 

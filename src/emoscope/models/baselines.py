@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,7 +133,16 @@ class EgemapsLogReg:
             "labels": list(self.labels),
             "config": self.config.to_dict(),
             "fitted": self.coef_ is not None,
+            "weights_sha256": self._weights_digest(),
         }
+
+    def _weights_digest(self) -> str | None:
+        if self.coef_ is None:
+            return None
+        digest = hashlib.sha256()
+        for array in (self.mean_, self.scale_, self.coef_, self.intercept_):
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        return digest.hexdigest()
 
     def fit(self, manifest: Sequence[Utterance]) -> EgemapsLogReg:
         """Fit on the utterances with a canonical label; return ``self``.
