@@ -269,3 +269,12 @@ def test_adapter_training_manifest_feeds_the_leakage_guard(tmp_path):
     # a merged fine-tuned model folder carries the file too
     assert training_data_of(model, None, model_dir=adapter) == training
     assert training_data_of(model, None) == {"speakers": set(), "corpora": set()}
+
+
+def test_a_csv_manifest_evaluates_like_its_jsonl(test_manifest, tmp_path):
+    csv_path = Manifest.from_jsonl(test_manifest).save(tmp_path / "test.csv")
+    a = evaluate(EvaluateConfig(manifest=test_manifest, model="chance"), run_dir=tmp_path / "a")
+    b = evaluate(EvaluateConfig(manifest=csv_path, model="chance"), run_dir=tmp_path / "b")
+    assert a.metrics["n"] == b.metrics["n"] == 24
+    assert a.metrics["skipped_unmapped"] == b.metrics["skipped_unmapped"] == 2
+    assert a.metrics["fairness"]["by_speaker"] == b.metrics["fairness"]["by_speaker"]

@@ -74,7 +74,7 @@ def training_data_of(
             corpora.update(str(c) for c in source.get("corpora") or ())
     for folder in (adapter, model_dir):
         if folder is not None and (Path(folder) / ADAPTER_TRAINING_MANIFEST).is_file():
-            train = Manifest.from_jsonl(Path(folder) / ADAPTER_TRAINING_MANIFEST)
+            train = Manifest.load(Path(folder) / ADAPTER_TRAINING_MANIFEST)
             speakers.update(u.speaker for u in train if u.speaker is not None)
             corpora.update(u.corpus for u in train if u.corpus is not None)
     return {"speakers": speakers, "corpora": corpora}

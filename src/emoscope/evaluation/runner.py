@@ -173,7 +173,7 @@ def _tasks(config: EvaluateConfig, test: list[Utterance], full: Manifest) -> lis
     if not config.cross_validate:
         train = None
         if config.train_manifest is not None:
-            train = list(Manifest.from_jsonl(config.train_manifest))
+            train = list(Manifest.load(config.train_manifest))
         return [_Task("all", test, train)]
     folds = sorted({u.fold for u in test if u.fold is not None})
     if not folds or any(u.fold is None for u in test):
@@ -181,7 +181,7 @@ def _tasks(config: EvaluateConfig, test: list[Utterance], full: Manifest) -> lis
             f"--cross-validate needs a fold on every utterance of {config.manifest}. "
             "Assign folds with the corpus recipe (folds by speaker) first."
         )
-    source = full if config.train_manifest is None else Manifest.from_jsonl(config.train_manifest)
+    source = full if config.train_manifest is None else Manifest.load(config.train_manifest)
     return [
         _Task(
             f"fold-{f}",
@@ -303,7 +303,7 @@ def evaluate(
         raise UsageError(f"--batch-size must be a positive integer. Got {config.batch_size}.")
     if config.modality not in (None, "audio", "text", "both"):
         raise UsageError(f"--modality must be audio, text or both. Got {config.modality!r}.")
-    full = Manifest.from_jsonl(config.manifest)
+    full = Manifest.load(config.manifest)
     selected = list(full)
     if config.folds is not None:
         selected = [u for u in selected if u.fold in set(config.folds)]
