@@ -84,6 +84,9 @@ class AnalyzeConfig:
         max_wer: Word error rate above this flags ``mismatch``.
         chunk_s: Seconds of audio decoded at a time.
         redact: Replace identifiers in transcripts (:func:`emoscope.privacy.apply_privacy`).
+        explain: Explain each prediction (:mod:`emoscope.explain`: modality ablation, temporal
+            and word occlusion, acoustic cues). Keeps every segment's audio until the end
+            (32 KB per second of speech) and runs the model many times per segment.
         no_transcript: Leave transcripts and words out of the document.
         extra: Free-form settings recorded in the provenance.
     """
@@ -102,6 +105,7 @@ class AnalyzeConfig:
     chunk_s: float = 30.0
     redact: bool = False
     no_transcript: bool = False
+    explain: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -376,8 +380,9 @@ def analyze(
     spans, given_texts, given_speakers = _segments_of(transcript, activity, bounds, duration, notes)
     segments: list[Segment] = []
     embeddings: list[np.ndarray] = []
+    kept: list[Utterance] = []
     if spans:
-        segments, embeddings = _second_pass(
+        segments, embeddings, kept = _second_pass(
             path,
             config,
             cache,
@@ -417,11 +422,27 @@ def analyze(
             config={**config.to_dict(), "asr_model": config.asr_model or "tiny.en"},
         ),
     )
+    if config.explain:
+        doc = _explain(doc, predictor, kept)
     if config.redact or config.no_transcript:
         from emoscope.privacy import apply_privacy
 
         doc = apply_privacy(doc, redact=config.redact, no_transcript=config.no_transcript)
     return doc
+
+
+def _explain(
+    doc: PredictionDocument, predictor: _Predictor | None, kept: list[Utterance]
+) -> PredictionDocument:
+    """Fill each segment's explanation (``--explain``), or say why there is none."""
+    if predictor is None or not doc.segments:
+        reason = "there is no emotion model" if predictor is None else "there are no segments"
+        note = f"No explanations: {reason}."
+        summary = doc.summary.model_copy(update={"notes": [*doc.summary.notes, note]})
+        return doc.model_copy(update={"summary": summary})
+    from emoscope.explain import explain_document
+
+    return explain_document(predictor.model, doc, kept)
 
 
 def _second_pass(
@@ -437,8 +458,13 @@ def _second_pass(
     n_speakers: int | None,
     notes: list[str],
     report: Callable[[float], None],
-) -> tuple[list[Segment], list[np.ndarray]]:
-    """Recognise, check, measure and predict window by window; return segments and embeddings."""
+) -> tuple[list[Segment], list[np.ndarray], list[Utterance]]:
+    """Recognise, check, measure and predict window by window.
+
+    Returns:
+        The segments, their speaker embeddings (with ``--speakers``) and, with ``--explain``,
+        the utterances the model was given (without the encoder frames).
+    """
     asr = cache.asr(config.asr_model, language=config.language, beam_size=config.beam_size)
     encoder = cache.speaker_encoder() if n_speakers != 0 else None
     aligner = TextAligner(transcript.text) if transcript and not transcript.timed else None
@@ -449,6 +475,7 @@ def _second_pass(
     windows = group_windows(spans)
     segments: list[Segment] = []
     embeddings: list[np.ndarray] = []
+    kept: list[Utterance] = []
     history: list[str] = []
     failures: list[str] = []
     for w_i, window in enumerate(windows):
@@ -521,6 +548,8 @@ def _second_pass(
                 del history[:-CONTEXT_TURNS]
         if predictor is not None and batch:
             _predict_into(predictor, batch, drafts, config.min_confidence, failures)
+            if config.explain:
+                kept.extend(u.with_(extra={"asr_model": asr.name}) for u in batch)
         for draft in drafts:
             flags = _ordered_flags(draft.pop("flags"))
             segments.append(Segment(**draft, flags=flags))
@@ -532,7 +561,7 @@ def _second_pass(
             f"The emotion model failed on {len(failures)} window(s); those segments are flagged "
             f"'error' and have no labels. First failure: {failures[0]}"
         )
-    return segments, embeddings
+    return segments, embeddings, kept
 
 
 def _utterance(

@@ -186,3 +186,20 @@ def test_summary_is_duration_weighted_with_changes_per_speaker():
         (5.0, "spk-1", "sad", "happy")
     ]
     assert summary.mismatched_segments == 1
+
+
+def test_explain_fills_every_segment(models, tmp_path, espeak):
+    from emoscope.testing import speak
+
+    gap = np.zeros(16000, dtype=np.float32)
+    audio = np.concatenate([gap, speak("I am so happy today."), gap, speak("Why did you go?"), gap])
+    path = write_audio(tmp_path / "two.flac", audio)
+    doc = analyze(path, AnalyzeConfig(model="chance", explain=True), cache=models)
+    assert len(doc.segments) == 2
+    assert doc.provenance.explanation_method.startswith("emoscope.explain")
+    for seg in doc.segments:
+        assert seg.explanation["label"] == seg.emotion.label
+        assert {"modality", "temporal", "words"} <= set(seg.explanation)
+    validate_document(doc.to_json_dict())
+    bare = analyze(path, AnalyzeConfig(model=None, explain=True), cache=models)
+    assert any(n.startswith("No explanations") for n in bare.summary.notes)

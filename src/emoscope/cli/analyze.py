@@ -97,6 +97,11 @@ def analyze_command(
     no_transcript: bool = typer.Option(
         False, "--no-transcript", help="Leave transcripts and words out of every output."
     ),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Explain each prediction (modalities, time, words, acoustic cues); slower.",
+    ),
 ) -> None:
     """Analyse recordings: write OUT_DIR/<input stem>.json for each (emoscope.prediction/1)."""
     from emoscope.pipeline import AnalyzeConfig, analyze, prepare
@@ -120,6 +125,7 @@ def analyze_command(
         max_segment_s=max_segment,
         redact=redact,
         no_transcript=no_transcript,
+        explain=explain,
     )
     with console_err.status("loading models"):
         notes = prepare(config)
