@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emoscope.cli import main
@@ -111,6 +112,7 @@ def test_classifier_head_trains_and_is_saved_with_the_adapter(
     tiny_model: Path, pitch_task: Path, tmp_path: Path
 ) -> None:
     from emoscope.errors import UsageError
+    from emoscope.models.base import load_model
     from emoscope.models.finetune.config import FinetuneConfig
     from emoscope.models.finetune.crossval import finetune
     from emoscope.models.finetune.merge import merge_adapter
@@ -139,5 +141,12 @@ def test_classifier_head_trains_and_is_saved_with_the_adapter(
     assert fold["best_val_ua"] == 1.0  # validation speakers' pitch is told apart
     adapter = tmp_path / "head" / "all" / "adapter"
     assert (adapter / "classifier_head.safetensors").is_file()
+    # reloaded as a model, the head tells the validation speakers' pitch apart as in training
+    valid = Manifest.load(pitch_task).filter(lambda u: u.speaker in fold["valid_speakers"])
+    model = load_model(str(adapter))
+    assert model.labels == ("sad", "happy")
+    proba = model.predict_proba(list(valid))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert [model.labels[i] for i in proba.argmax(1)] == [u.canonical for u in valid]
     with pytest.raises(UsageError, match="classifier head"):
         merge_adapter(adapter, tmp_path / "merged")

@@ -101,6 +101,12 @@ def test_adapter_reload_and_merge_reproduce_the_predictions(
     reloaded = load_model(str(tiny_model), adapter=str(fold_dir / "adapter"), labels=LABELS)
     got = reloaded.predict_proba(utterances)
     np.testing.assert_allclose(got, expected, atol=1e-6)
+    # the adapter folder alone is a model too: labels, prompt and base from its metadata
+    folder_model = load_model(str(fold_dir / "adapter"))
+    assert folder_model.labels == LABELS
+    np.testing.assert_allclose(folder_model.predict_proba(utterances), expected, atol=1e-6)
+    assert set(folder_model.training_data["speakers"]) == {"spk0", "spk1", "spk2", "spk3"}
+    assert folder_model.info["adapter_id"] == "fold-00/adapter"
     base = load_model(str(tiny_model), labels=LABELS).predict_proba(utterances)
     assert np.abs(base - expected).max() > 0.1  # the adapter really changes the model
     merged_dir = merge_adapter(fold_dir / "adapter", tmp_path / "merged")

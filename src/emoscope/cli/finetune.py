@@ -71,6 +71,9 @@ def finetune_command(
     eval_every: int = typer.Option(
         0, "--eval-every", help="Steps between validations (0: once per epoch)."
     ),
+    checkpoint_every: int = typer.Option(
+        0, "--checkpoint-every", help="Steps between checkpoints (0: at each validation)."
+    ),
     balance: str = typer.Option(
         "loss", "--balance", help="Class balance: loss (weights), sampler or none."
     ),
@@ -125,6 +128,7 @@ def finetune_command(
         val_fraction=val_fraction,
         patience=patience,
         eval_every=eval_every,
+        checkpoint_every=checkpoint_every,
         seed=seed,
         gradient_checkpointing=gradient_checkpointing,
         mixed_precision=mixed_precision,

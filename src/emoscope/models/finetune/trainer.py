@@ -151,6 +151,7 @@ class Session:
     module: Any
     spec: B.PromptSpec
     trainable: dict[str, Any]
+    dtype: Any = None
 
     @property
     def unwrapped(self) -> Any:
@@ -172,7 +173,7 @@ class Session:
         device = self.accelerator.device
         for i in range(0, len(utterances), size):
             batch = list(utterances[i : i + size])
-            inputs = B.prompt_inputs(self.spec, batch).to(device)
+            inputs = B.prompt_inputs(self.spec, batch).to(device, dtype=self.dtype)
             if self.config.head == "classifier":
                 kwargs = B.model_kwargs(
                     dict(inputs), explicit_position_ids=self.spec.explicit_position_ids
@@ -201,12 +202,15 @@ class Session:
         device = self.accelerator.device
         w = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device)
         if self.config.head == "classifier":
-            inputs = dict(B.prompt_inputs(self.spec, batch).to(device))
+            inputs = dict(B.prompt_inputs(self.spec, batch).to(device, dtype=self.dtype))
             kwargs = B.model_kwargs(inputs, explicit_position_ids=self.spec.explicit_position_ids)
             y = torch.as_tensor(list(targets), device=device)
             return self.module(kwargs, w, targets=y)
         inputs = B.answer_batch(self.spec, batch, targets)
-        inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
+        inputs = {
+            k: v.to(device, dtype=self.dtype) if v.is_floating_point() else v.to(device)
+            for k, v in inputs.items()
+        }
         kwargs = B.model_kwargs(inputs, explicit_position_ids=self.spec.explicit_position_ids)
         return self.module(kwargs, w, labels=inputs["labels"])
 
@@ -278,7 +282,7 @@ def open_session(config: FinetuneConfig, accelerator: Any) -> Session:
 
     module = TrainModule(lalm, head)
     summary = trainable_summary(module)
-    return Session(config, accelerator, module, spec, summary)
+    return Session(config, accelerator, module, spec, summary, dtype=model.dtype)
 
 
 def _optimizer(module: Any, config: FinetuneConfig) -> Any:
