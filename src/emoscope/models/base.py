@@ -53,6 +53,7 @@ PLUGIN_MODULES: tuple[str, ...] = (
     "emoscope.models.baselines",
     "emoscope.models.lalm",
     "emoscope.models.endpoint",
+    "emoscope.models.finetune",
 )
 """Modules that register backends when imported. A module that does not exist is skipped."""
 
