@@ -256,9 +256,19 @@ class WorkerPool:
             if self.store.get(job.id) is None:
                 return  # deleted meanwhile
             job.finished = utc_now()
-            if "document" in reply and self.store.write_result(job.id, reply["document"]):
-                job.state = "done"
-            else:
+            if "document" in reply:
+                try:
+                    self.store.write_result(job.id, reply["document"])
+                    job.state = "done"
+                except OSError as exc:  # disk full, permissions: fail this job, keep serving
+                    reply = {
+                        "error": {
+                            "code": "storage_error",
+                            "message": f"The result could not be stored ({exc.strerror or exc}). "
+                            "Free some space in the data folder and upload again.",
+                        }
+                    }
+            if job.state != "done":
                 job.state = "failed"
                 error = reply.get("error") or {"code": "internal_error", "message": "No result."}
                 job.error = JobError(**error)
