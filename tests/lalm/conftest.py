@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,20 @@ import pytest
 from emoscope.testing import tone
 from emoscope.testing.tiny_lalm import build_tiny_lalm
 from emoscope.types import Utterance
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread (on a shared 2-core machine ~10x: no contention).
+
+    Module-scoped, so the setting is restored before other test folders run.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
