@@ -142,6 +142,9 @@ def test_token_is_generated_once_and_kept_private(tmp_path: Path) -> None:
     finally:
         output = server.stop()
     assert token not in output and str(token_file) in output
+    server.args = ("--show-token",)
+    output = server.start().stop()
+    assert f"/#token={token}" in output and "printed only this once" not in output
 
 
 def worker_process(server: LiveServer, timeout: float = 30) -> psutil.Process:
