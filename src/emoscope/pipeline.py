@@ -152,9 +152,18 @@ class _AudioCursor:
 
 
 def _nearest(times: Sequence[float], spans: Sequence[SpeechRegion]) -> list[int]:
-    """Index of the span that holds (or is nearest to) each time."""
+    """Index of the span that holds (or is nearest to) each time; infinity: the last span.
+
+    Examples:
+        >>> _nearest([0.5, 2.6, 9.0, float("inf")], [SpeechRegion(0, 1), SpeechRegion(3, 4),
+        ...                                          SpeechRegion(5, 6)])
+        [0, 1, 2, 2]
+    """
     out = []
     for t in times:
+        if t == float("inf"):  # never heard: the last segment
+            out.append(len(spans) - 1)
+            continue
         dist = [
             0.0 if s.start <= t < s.end else min(abs(t - s.start), abs(t - s.end)) for s in spans
         ]
@@ -396,6 +405,8 @@ def analyze(
             notes,
             lambda done: report("segments", done, duration),
         )
+    elif transcript is not None and transcript.timed:
+        notes.insert(0, "No segments: no cue of the transcript lies within the recording.")
     else:
         notes.insert(
             0,
@@ -442,7 +453,13 @@ def _explain(
         return doc.model_copy(update={"summary": summary})
     from emoscope.explain import explain_document
 
-    return explain_document(predictor.model, doc, kept)
+    try:
+        return explain_document(predictor.model, doc, kept)
+    except Exception as exc:  # explanations are extra: keep the predictions
+        log.warning("explanations failed: %s", exc, exc_info=True)
+        note = f"No explanations: they failed ({type(exc).__name__}: {exc})."
+        summary = doc.summary.model_copy(update={"notes": [*doc.summary.notes, note]})
+        return doc.model_copy(update={"summary": summary})
 
 
 def _second_pass(
