@@ -110,6 +110,8 @@ class LALMModel:
         path = Path(checkpoint).expanduser()
         name = path.name if path.is_dir() else checkpoint
         version = self.config.revision
+        if version is None and path.is_dir() and path.parent.name == "snapshots":
+            version = path.name  # a Hugging Face cache snapshot folder is named by its commit
         if version is None and self._model is not None:
             version = getattr(self._model.config, "_commit_hash", None)
         return {
@@ -128,6 +130,8 @@ class LALMModel:
                 "condition": self.config.condition,
                 "calibrated": self.config.calibrate,
                 "length_normalize": self.config.length_normalize,
+                "transformers": _version_of("transformers"),
+                "torch": _version_of("torch"),
             },
         }
 
@@ -263,6 +267,15 @@ class LALMModel:
             proba[i] = 0.0
             proba[i, self.labels.index(label)] = 1.0
         return proba
+
+
+def _version_of(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def calibrate(proba: np.ndarray, prior: np.ndarray) -> np.ndarray:
