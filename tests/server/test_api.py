@@ -100,7 +100,8 @@ def test_openapi_spec_is_valid_and_complete(client: httpx.Client) -> None:
     post = paths["/v1/analyses"]["post"]
     body = post["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
     fields = spec["components"]["schemas"][body.rsplit("/", 1)[-1]]["properties"]
-    assert {"file", "model", "speakers", "redact", "no_transcript", "keep_upload"} <= set(fields)
+    options = {"file", "model", "speakers", "redact", "no_transcript", "explain", "keep_upload"}
+    assert options <= set(fields)
     assert {"202", "401", "413", "415", "422"} <= set(post["responses"])
     assert post["security"] == [{"HTTPBearer": []}]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
@@ -330,3 +331,19 @@ def test_audio_that_breaks_mid_file_fails_the_job_clearly(
     assert str(server.data_dir) not in job["error"]["message"]
     assert job["upload_kept"] is False and job["document"] is None
     assert not (server.data_dir / "jobs" / job["id"] / "upload").exists()
+
+
+def test_explain_option_fills_explanations(client: httpx.Client, tmp_path) -> None:
+    from emoscope.testing import has_espeak, speak, write_audio
+
+    if not has_espeak():
+        pytest.skip("needs espeak-ng to synthesise speech")
+    clip = write_audio(tmp_path / "speech.wav", speak("I am really very happy about this today."))
+    r = upload(client, clip, model="chance", explain="true")
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["id"])
+    assert job["state"] == "done", job
+    assert job["options"]["explain"] is True
+    segments = job["document"]["segments"]
+    assert segments and all(s["explanation"] for s in segments if s["emotion"])
+    assert any(s["emotion"] for s in segments)

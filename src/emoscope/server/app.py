@@ -266,6 +266,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         language: Annotated[str | None, Form()] = None,
         redact: Annotated[bool, Form()] = False,
         no_transcript: Annotated[bool, Form()] = False,
+        explain: Annotated[bool, Form(description="Explain each estimate (slower)")] = False,
         keep_upload: Annotated[bool, Form(description="Keep the audio after analysis")] = False,
     ) -> JSONResponse:
         try:
@@ -275,6 +276,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 language=language,
                 redact=redact,
                 no_transcript=no_transcript,
+                explain=explain,
                 keep_upload=keep_upload,
             )
         except ValidationError as exc:

@@ -60,6 +60,7 @@ class JobOptions(BaseModel):
     language: str | None = Field(default=None, max_length=20)
     redact: bool = False
     no_transcript: bool = False
+    explain: bool = Field(default=False, description="Explain each estimate (slower).")
     keep_upload: bool = False
 
     @field_validator("model")
