@@ -4,6 +4,8 @@ Examples:
     >>> c = Qwen2AudioConfig(mode="choice", condition="both")
     >>> c.family, c.checkpoint
     ('qwen2-audio', 'Qwen/Qwen2-Audio-7B-Instruct')
+    >>> Qwen2AudioConfig(model="~/m").checkpoint.startswith("~")
+    False
     >>> Qwen2AudioConfig.from_json(c.to_json()) == c
     True
     >>> Qwen2AudioConfig(mode="vote")
@@ -14,6 +16,7 @@ Examples:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from emoscope.errors import UsageError
@@ -104,8 +107,10 @@ class LALMConfig(ModelConfig):
 
     @property
     def checkpoint(self) -> str:
-        """The hub id or directory that is loaded."""
-        return self.model or FAMILIES[self.family].default_checkpoint
+        """The hub id or directory that is loaded (``~`` expanded)."""
+        if self.model is None:
+            return FAMILIES[self.family].default_checkpoint
+        return os.path.expanduser(self.model)
 
     @property
     def modalities(self) -> frozenset[str]:
