@@ -6,7 +6,8 @@ Compares, on the same model and the same utterances:
   label continuations) — the default;
 - ``choice``: the same with letters;
 - ``generate``: greedy generation of up to 8 tokens, then parsing;
-- ``naive``: one full forward pass per (utterance, label) pair (what ``score`` replaces).
+- ``naive``: one full forward pass per (utterance, answer form) pair (what ``score`` replaces;
+  14 forms: 7 labels, as written and Capitalised).
 
 By default it builds a tiny random Qwen2-Audio (hidden 64, 2 layers; real processor) in a
 temporary folder, so the figures are *ratios* of the code paths' costs, not a real model's speed.
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     from emoscope.models.base import load_model
     from emoscope.models.lalm.prompting import build_inputs
-    from emoscope.models.lalm.scoring import score_labels_naive
+    from emoscope.models.lalm.scoring import combine_forms, score_labels_naive
     from emoscope.testing.tiny_lalm import build_tiny_lalm
 
     utts = _utterances(args.utterances)
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 ).to(score.model.device, dtype=score.model.dtype)
                 for u in utts
             ]
-            score_labels_naive(score.model, single, score.continuations())
+            score_labels_naive(score.model, single, [ids for _, ids in score.answer_forms()])
 
         rows: list[tuple[str, tuple[float, float]]] = []
         if torch.cuda.is_available():
@@ -154,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             ).to(score.model.device, dtype=score.model.dtype)
             for u in utts[:2]
         ]
-        ref = score_labels_naive(score.model, single, score.continuations()).numpy()
+        forms = score.answer_forms()
+        per_form = score_labels_naive(score.model, single, [ids for _, ids in forms]).numpy()
+        ref = combine_forms(per_form, [k for k, _ in forms], len(score.labels))
         gap = float(np.abs(fast - ref).max())
 
     n = len(utts)

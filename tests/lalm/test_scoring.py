@@ -10,7 +10,12 @@ import pytest
 from emoscope.errors import UsageError
 from emoscope.models.base import load_model
 from emoscope.models.lalm.prompting import build_inputs
-from emoscope.models.lalm.scoring import score_labels, score_labels_naive, scores_to_probabilities
+from emoscope.models.lalm.scoring import (
+    combine_forms,
+    score_labels,
+    score_labels_naive,
+    scores_to_probabilities,
+)
 from emoscope.types import Utterance
 
 
@@ -63,10 +68,15 @@ def test_cached_scoring_equals_per_label_full_forward_passes(
         )
         for u in utterances
     ]
-    slow = score_labels_naive(model.model, single, model.continuations()).numpy()
+    forms = model.answer_forms()
+    per_form = score_labels_naive(model.model, single, [ids for _, ids in forms]).numpy()
+    slow = combine_forms(per_form, [k for k, _ in forms], 7)
     assert fast.shape == slow.shape == (4, 7)
     np.testing.assert_allclose(fast, slow, atol=1e-4)
+    np.testing.assert_allclose(model.form_log_likelihoods(utterances), per_form, atol=1e-4)
     assert (fast < 0).all()  # log-probabilities of multi-token answers
+    # score mode adds the Capitalised answers; letters have one form
+    assert len(forms) == (14 if mode == "score" else 7)
 
 
 def test_labels_are_scored_as_complete_answers_with_the_end_marker(tiny_qwen2_audio: Path) -> None:
@@ -78,12 +88,14 @@ def test_labels_are_scored_as_complete_answers_with_the_end_marker(tiny_qwen2_au
     assert tok.decode(conts[5][:-1]) == "disgusted"  # the prompt's verbalizer of disgust
     bare = load_model(str(tiny_qwen2_audio), include_end_token=False).continuations()
     assert [c[:-1] for c in conts] == bare
+    variants = [tok.decode(ids[:-1]) for k, ids in model.answer_forms()[7:]]
+    assert variants == ["Neutral", "Happy", "Sad", "Angry", "Fearful", "Disgusted", "Surprised"]
 
 
 def test_length_normalisation_divides_by_token_counts(
     tiny_qwen2_audio: Path, utterances: list[Utterance]
 ) -> None:
-    model = load_model(str(tiny_qwen2_audio), length_normalize=True)
+    model = load_model(str(tiny_qwen2_audio), length_normalize=True, answer_variants=False)
     scores = model.log_likelihoods(utterances[:2])
     lengths = np.array([len(c) for c in model.continuations()])
     assert len(set(lengths)) > 1
@@ -110,3 +122,12 @@ def test_right_padded_batches_are_refused(
             score_labels(model.model, inputs, model.continuations())
     finally:
         model.processor.tokenizer.padding_side = "left"
+
+
+def test_scoring_forms_in_chunks_gives_the_same_scores(
+    tiny_af3: Path, utterances: list[Utterance]
+) -> None:
+    whole = load_model(str(tiny_af3), condition="both").form_log_likelihoods(utterances)
+    for per_pass in (1, 5):
+        chunked = load_model(str(tiny_af3), condition="both", forms_per_pass=per_pass)
+        np.testing.assert_allclose(chunked.form_log_likelihoods(utterances), whole, atol=1e-5)

@@ -40,6 +40,7 @@ from emoscope.models.lalm.prompting import (
     group_by_condition,
 )
 from emoscope.models.lalm.scoring import (
+    combine_forms,
     continuation_ids,
     score_labels,
     scores_to_probabilities,
@@ -81,7 +82,7 @@ class LALMModel:
         self.last_unparsed_: list[str] = []
         self._model: Any = None
         self._processor: Any = None
-        self._continuations: list[list[int]] | None = None
+        self._forms: list[tuple[int, list[int]]] | None = None
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -192,32 +193,53 @@ class LALMModel:
                 out[i] = row
         return out
 
-    def continuations(self) -> list[list[int]]:
-        """Token ids scored per label: the answer word (or letter) plus the end-of-turn marker."""
-        if self._continuations is None:
+    def answer_forms(self) -> list[tuple[int, list[int]]]:
+        """Every scored answer form as ``(label index, token ids)``.
+
+        The first K forms are the labels' answer words (letters in ``choice`` mode) in label
+        order; with ``answer_variants`` (score mode) their Capitalised forms follow. Each form
+        ends with the end-of-turn marker when ``include_end_token`` is set.
+        """
+        if self._forms is None:
+            choice = self.config.mode == "choice"
             answers = (
-                self.prompt.letters(self.labels)
-                if self.config.mode == "choice"
-                else self.prompt.answers(self.labels)
+                self.prompt.letters(self.labels) if choice else self.prompt.answers(self.labels)
             )
+            texts = list(enumerate(answers))
+            if self.config.answer_variants and not choice:
+                for i, answer in enumerate(answers):
+                    variant = answer[:1].upper() + answer[1:]
+                    if variant != answer:
+                        texts.append((i, variant))
             suffix = answer_suffix(self.processor) if self.config.include_end_token else ""
-            self._continuations = continuation_ids(self.processor.tokenizer, answers, suffix=suffix)
-        return self._continuations
+            ids = continuation_ids(self.processor.tokenizer, [t for _, t in texts], suffix=suffix)
+            self._forms = [(i, x) for (i, _), x in zip(texts, ids, strict=True)]
+        return self._forms
+
+    def continuations(self) -> list[list[int]]:
+        """Token ids of each label's main answer form (answer word or letter, end marker)."""
+        return [ids for _, ids in self.answer_forms()[: len(self.labels)]]
+
+    def form_log_likelihoods(self, batch: Sequence[Utterance]) -> np.ndarray:
+        """Return the summed log-likelihood of every answer form, ``(n, F)``."""
+        if not batch:
+            return np.zeros((0, len(self.answer_forms())))
+        return np.stack(self._by_condition(batch, self._form_log_likelihoods))
 
     def log_likelihoods(self, batch: Sequence[Utterance]) -> np.ndarray:
-        """Return the summed log-likelihood of each label's answer, ``(n, K)`` (score/choice)."""
-        if not batch:
-            return np.zeros((0, len(self.labels)))
-        return np.stack(self._by_condition(batch, self._log_likelihoods))
+        """Return each label's log-likelihood, ``(n, K)``: its answer forms' summed."""
+        label_of = [k for k, _ in self.answer_forms()]
+        return combine_forms(self.form_log_likelihoods(batch), label_of, len(self.labels))
 
-    def _log_likelihoods(self, batch: Sequence[Utterance], condition: str) -> np.ndarray:
+    def _form_log_likelihoods(self, batch: Sequence[Utterance], condition: str) -> np.ndarray:
         tok = self.processor.tokenizer
         scores = score_labels(
             self.model,
             self._inputs(batch, condition),
-            self.continuations(),
+            [ids for _, ids in self.answer_forms()],
             explicit_position_ids=self.family.explicit_position_ids,
             pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
+            per_pass=self.config.forms_per_pass,
         )
         return scores.numpy().astype(np.float64)
 
@@ -245,10 +267,12 @@ class LALMModel:
             return np.zeros((0, len(self.labels)))
         if self.config.mode == "generate":
             return self._generate_proba(batch)
-        lengths = [len(c) for c in self.continuations()]
-        return scores_to_probabilities(
-            self.log_likelihoods(batch), lengths, length_normalize=self.config.length_normalize
-        )
+        forms = self.answer_forms()
+        scores = self.form_log_likelihoods(batch)
+        if self.config.length_normalize:
+            scores = scores / np.array([len(ids) for _, ids in forms], dtype=np.float64)
+        labels = combine_forms(scores, [k for k, _ in forms], len(self.labels))
+        return scores_to_probabilities(labels, [1] * len(self.labels))
 
     def _generate_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
         texts = self.generate_text(batch)

@@ -57,6 +57,11 @@ class LALMConfig(ModelConfig):
             of summing them (labels of different token lengths then compete evenly).
         include_end_token: Score the end-of-turn marker after the label too, so that ``sad``
             does not also collect the probability of ``sadness``.
+        answer_variants: In ``score`` mode, also score each answer word Capitalised and add
+            its probability to the label's (chat models often answer "Sad").
+        forms_per_pass: Answer forms scored per continuation pass (``None``: all at once).
+            The prompt's key-value cache is copied this many times per utterance; lower it to
+            save GPU memory.
         batch_size: Utterances per forward pass.
         max_new_tokens: Tokens generated per answer in ``generate`` mode.
     """
@@ -78,6 +83,8 @@ class LALMConfig(ModelConfig):
     calibrate: bool = False
     length_normalize: bool = False
     include_end_token: bool = True
+    answer_variants: bool = True
+    forms_per_pass: int | None = None
     batch_size: int = 8
     max_new_tokens: int = 16
 
@@ -100,6 +107,12 @@ class LALMConfig(ModelConfig):
             )
         if self.dtype not in DTYPES:
             raise UsageError(f"dtype must be one of {', '.join(DTYPES)}. Got {self.dtype!r}.")
+        if self.forms_per_pass is not None and (
+            not isinstance(self.forms_per_pass, int) or self.forms_per_pass < 1
+        ):
+            raise UsageError(
+                f"forms_per_pass must be a positive integer or None. Got {self.forms_per_pass!r}."
+            )
         for name in ("batch_size", "max_new_tokens"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

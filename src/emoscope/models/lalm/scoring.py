@@ -52,6 +52,7 @@ def score_labels(
     *,
     explicit_position_ids: bool = True,
     pad_token_id: int = 0,
+    per_pass: int | None = None,
 ) -> Any:
     """Return the summed log-probability of each continuation after each prompt.
 
@@ -63,6 +64,8 @@ def score_labels(
         explicit_position_ids: Pass ``cumsum(mask) - 1`` positions (needed for left padding
             with most models; ``False`` for multimodal-RoPE models that compute their own).
         pad_token_id: Any valid id, used to fill continuations shorter than the longest.
+        per_pass: Continuations per continuation pass (``None``: all K at once). The prompt's
+            key-value cache is copied this many times per utterance; lower it to save memory.
 
     Returns:
         A float32 tensor of shape ``(n, K)`` (on CPU) of summed token log-probabilities.
@@ -78,17 +81,9 @@ def score_labels(
             "Label scoring needs left-padded prompts (every row must end where the answer "
             "starts). Set processor.tokenizer.padding_side = 'left'."
         )
-    n = mask.shape[0]
     k = len(continuations)
-    lengths = [len(c) for c in continuations]
-    t_max = max(lengths)
+    t_max = max(len(c) for c in continuations)
     device = mask.device
-    cont = torch.full((k, t_max), pad_token_id, dtype=torch.long, device=device)
-    cont_mask = torch.zeros((k, t_max), dtype=mask.dtype, device=device)
-    for j, c in enumerate(continuations):
-        cont[j, : len(c)] = torch.tensor(list(c), dtype=torch.long, device=device)
-        cont_mask[j, : len(c)] = 1
-
     kwargs = _model_inputs(inputs)
     positions = position_ids_of(mask)
     if explicit_position_ids:
@@ -96,30 +91,71 @@ def score_labels(
     with torch.inference_mode():
         out = model(**kwargs, use_cache=t_max > 1)
         first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # (n, V)
-        scores = first[:, cont[:, 0]]  # (n, K)
+        firsts = torch.tensor([c[0] for c in continuations], dtype=torch.long, device=device)
+        scores = first[:, firsts]  # (n, K)
         if t_max > 1:
             cache = out.cache if hasattr(out, "cache") else out.past_key_values
-            cache.batch_repeat_interleave(k)
-            step_ids = cont[:, :-1].repeat(n, 1)  # row i*K + j: label j after prompt i
-            step_mask = cont_mask[:, :-1].repeat(n, 1)
-            full_mask = torch.cat([mask.repeat_interleave(k, dim=0), step_mask], dim=1)
-            step_kwargs: dict[str, Any] = {
-                "input_ids": step_ids,
-                "attention_mask": full_mask,
-                "cache": cache,
-                "use_cache": True,
-            }
-            if explicit_position_ids:
-                last = positions[:, -1].repeat_interleave(k)
-                step_kwargs["position_ids"] = (
-                    last[:, None] + 1 + torch.arange(t_max - 1, device=device)[None, :]
+            step = per_pass or k
+            for start in range(0, k, step):
+                chunk = continuations[start : start + step]
+                scores[:, start : start + len(chunk)] += _continuation_pass(
+                    model,
+                    cache,
+                    mask,
+                    positions[:, -1],
+                    chunk,
+                    explicit_position_ids=explicit_position_ids,
+                    pad_token_id=pad_token_id,
+                    restore=start + step < k,
                 )
-            logits = model(**step_kwargs).logits.float()  # (n*K, T-1, V)
-            targets = cont[:, 1:].repeat(n, 1)
-            token_lp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None])[..., 0]
-            token_lp = token_lp * cont_mask[:, 1:].repeat(n, 1)
-            scores = scores + token_lp.sum(-1).view(n, k)
     return scores.float().cpu()
+
+
+def _continuation_pass(
+    model: Any,
+    cache: Any,
+    mask: Any,
+    last_positions: Any,
+    continuations: Sequence[Sequence[int]],
+    *,
+    explicit_position_ids: bool,
+    pad_token_id: int,
+    restore: bool,
+) -> Any:
+    """Score tokens 2.. of ``continuations`` on a prompt cache; return ``(n, c)`` sums."""
+    import torch
+
+    n, c = mask.shape[0], len(continuations)
+    t = max(len(x) for x in continuations)
+    device = mask.device
+    if t < 2:
+        return torch.zeros((n, c), device=device)
+    cont = torch.full((c, t), pad_token_id, dtype=torch.long, device=device)
+    cont_mask = torch.zeros((c, t), dtype=mask.dtype, device=device)
+    for j, x in enumerate(continuations):
+        cont[j, : len(x)] = torch.tensor(list(x), dtype=torch.long, device=device)
+        cont_mask[j, : len(x)] = 1
+    cache.batch_repeat_interleave(c)
+    step_mask = cont_mask[:, :-1].repeat(n, 1)  # row i*c + j: continuation j after prompt i
+    step_kwargs: dict[str, Any] = {
+        "input_ids": cont[:, :-1].repeat(n, 1),
+        "attention_mask": torch.cat([mask.repeat_interleave(c, dim=0), step_mask], dim=1),
+        "cache": cache,
+        "use_cache": True,
+    }
+    if explicit_position_ids:
+        last = last_positions.repeat_interleave(c)
+        step_kwargs["position_ids"] = (
+            last[:, None] + 1 + torch.arange(t - 1, device=device)[None, :]
+        )
+    logits = model(**step_kwargs).logits.float()  # (n*c, t-1, V)
+    targets = cont[:, 1:].repeat(n, 1)
+    token_lp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None])[..., 0]
+    token_lp = token_lp * cont_mask[:, 1:].repeat(n, 1)
+    if restore:  # back to one copy of the prompt per utterance for the next chunk
+        cache.crop(-(t - 1))
+        cache.batch_select_indices(torch.arange(0, n * c, c, device=device))
+    return token_lp.sum(-1).view(n, c)
 
 
 def score_labels_naive(
@@ -157,6 +193,29 @@ def score_labels_naive(
                 row.append(lp.gather(-1, c_ids[0][:, None]).sum())
             rows.append(torch.stack(row))
     return torch.stack(rows).cpu()
+
+
+def combine_forms(scores: np.ndarray, label_of: Sequence[int], n_labels: int) -> np.ndarray:
+    """Add up (in probability space) the scores of several answer forms of the same label.
+
+    Args:
+        scores: ``(n, F)`` log-likelihoods, one column per answer form.
+        label_of: The label index of each form.
+        n_labels: K.
+
+    Returns:
+        ``(n, K)`` log-likelihoods: ``log sum_f exp(scores[:, f])`` over each label's forms.
+
+    Examples:
+        >>> s = np.log([[0.1, 0.2, 0.3]])
+        >>> np.round(np.exp(combine_forms(s, [0, 1, 0], 2)), 3)
+        array([[0.4, 0.2]])
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    out = np.full((s.shape[0], n_labels), -np.inf)
+    for f, k in enumerate(label_of):
+        out[:, k] = np.logaddexp(out[:, k], s[:, f])
+    return out
 
 
 def scores_to_probabilities(
