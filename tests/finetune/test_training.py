@@ -168,3 +168,24 @@ def test_interrupted_run_resumes_to_the_same_adapter(
     steps_b = [json.loads(x)["step"] for x in (tmp_path / "b" / "train_log.jsonl").open()]
     assert steps_b == [1, 2, 3, 4]  # steps 3-4 continued, none repeated
     assert resumed.history == whole.history
+
+
+def test_answer_only_lm_head_gives_the_full_sequence_loss(
+    tiny_model: Path, pitch_task: Path
+) -> None:
+    import torch
+
+    from emoscope.models.finetune import batches as B
+
+    config = FinetuneConfig(model=str(tiny_model), labels=LABELS, gradient_checkpointing=False)
+    session = open_session(config, make_accelerator(config))
+    utterances = list(Manifest.load(pitch_task))[:3]
+    inputs = B.answer_batch(session.spec, utterances, [2, 1, 2])
+    kwargs = B.model_kwargs(inputs, explicit_position_ids=True)
+    weights = torch.tensor([1.0, 2.0, 1.0])
+    with torch.no_grad():
+        fast = session.module(kwargs, weights, labels=inputs["labels"])
+        full = session.module.lalm(**kwargs, use_cache=False).logits
+        slow = B.answer_loss(full, inputs["labels"], weights)
+    assert full.shape[1] == inputs["input_ids"].shape[1]  # logits align with the tokens
+    assert torch.allclose(fast, slow, atol=1e-5) and fast > 0

@@ -120,13 +120,12 @@ def answer_loss(logits: Any, labels: Any, weights: Any) -> Any:
     """
     import torch
 
-    shift_logits = logits[:, :-1, :].float()
     shift_labels = labels[:, 1:]
     keep = shift_labels != IGNORE
     # only the answer positions go through the softmax (the vocabulary is large)
     rows, cols = keep.nonzero(as_tuple=True)
     token_nll = torch.nn.functional.cross_entropy(
-        shift_logits[rows, cols], shift_labels[rows, cols], reduction="none"
+        logits[:, :-1, :][rows, cols].float(), shift_labels[rows, cols], reduction="none"
     )
     per_utt = torch.zeros(labels.shape[0], dtype=token_nll.dtype, device=token_nll.device)
     per_utt = per_utt.index_add(0, rows, token_nll) / keep.sum(1).clamp(min=1)

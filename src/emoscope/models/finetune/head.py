@@ -28,7 +28,14 @@ def build_head(hidden: int, n_labels: int, *, dropout: float) -> Any:
 
 def pooled_hidden(model: Any, kwargs: dict[str, Any]) -> Any:
     """Return the mask-weighted mean of the last hidden states, ``(n, hidden)`` float32."""
-    out = model(**kwargs, output_hidden_states=True, use_cache=False)
+    # the LM head's logits are not needed: let it see one position only
+    hook = model.get_output_embeddings().register_forward_pre_hook(
+        lambda _module, args: (args[0][:, -1:, :], *args[1:])
+    )
+    try:
+        out = model(**kwargs, output_hidden_states=True, use_cache=False)
+    finally:
+        hook.remove()
     hidden = out.hidden_states[-1].float()
     mask = kwargs["attention_mask"].to(hidden.device)
     if mask.shape[1] != hidden.shape[1]:  # a model that merged audio frames itself

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from emoscope.models.finetune.batches import answer_loss
+from emoscope.models.finetune.batches import IGNORE, answer_loss
 from emoscope.models.finetune.head import pooled_hidden
 
 
@@ -47,5 +47,14 @@ class TrainModule(torch.nn.Module):
             per = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
             weights = weights.to(per)
             return (per * weights).sum() / weights.sum()
-        out = self.lalm(**kwargs, use_cache=False)
-        return answer_loss(out.logits, labels, weights)
+        # only the answer positions need the (large-vocabulary) LM head: it gets the last
+        # T + 1 hidden states (the answers are right-aligned after the left-padded prompts)
+        keep = labels.shape[1] - int((labels != IGNORE).any(0).nonzero()[0]) + 1
+        hook = self.lalm.get_output_embeddings().register_forward_pre_hook(
+            lambda _module, args: (args[0][:, -keep:, :], *args[1:])
+        )
+        try:
+            out = self.lalm(**kwargs, use_cache=False)
+        finally:
+            hook.remove()
+        return answer_loss(out.logits, labels[:, -out.logits.shape[1] :], weights)
