@@ -15,6 +15,7 @@ from openapi_spec_validator import validate as validate_openapi
 
 from emoscope.schema import validate_document
 from emoscope.server.exports import export_formats
+from emoscope.server.security import sign_report_link
 
 from .conftest import TOKEN, LiveServer, tone_file, wait_done
 
@@ -347,3 +348,28 @@ def test_explain_option_fills_explanations(client: httpx.Client, tmp_path) -> No
     segments = job["document"]["segments"]
     assert segments and all(s["explanation"] for s in segments if s["emotion"])
     assert any(s["emotion"] for s in segments)
+
+
+def test_signed_report_link(server: LiveServer, client: httpx.Client, done_job: dict) -> None:
+    if "html" not in export_formats():
+        pytest.skip("this version has no HTML report")
+    link = client.post(f"/v1/analyses/{done_job['id']}/report-link").json()
+    assert 0 < link["expires"] - time.time() <= 300
+    with server.client(token=None) as anonymous:
+        report = anonymous.get(link["url"])
+        assert report.status_code == 200 and "<html" in report.text.lower()
+        assert report.headers["content-security-policy"].startswith("sandbox")
+        # the signature is bound to the job, the expiry and the service's token
+        other = link["url"].replace(done_job["id"], UUID_UNKNOWN)
+        assert error_of(anonymous.get(other)) == (401, "missing_token")
+        later = link["url"].replace(f"expires={link['expires']}", f"expires={link['expires'] + 1}")
+        assert error_of(anonymous.get(later)) == (401, "missing_token")
+        past = int(time.time()) - 1
+        expired = f"/v1/analyses/{done_job['id']}/report?expires={past}&sig="
+        expired += sign_report_link(TOKEN, done_job["id"], past)
+        assert error_of(anonymous.get(expired)) == (401, "missing_token")
+        export = link["url"].replace("/report?", "/export/csv?")
+        assert error_of(anonymous.get(export)) == (401, "missing_token")
+    with server.client(token=None) as anonymous:
+        r = anonymous.post(f"/v1/analyses/{done_job['id']}/report-link")
+        assert error_of(r) == (401, "missing_token")

@@ -138,6 +138,15 @@ def test_upload_the_demo_and_see_the_timeline(
     with server.client() as c:
         formats = c.get("/v1/health").json()["export_formats"]
     if "html" in formats:
+        with page.context.expect_page() as tab_info:
+            page.get_by_role("button", name="Open report").click()
+        tab = tab_info.value
+        tab.wait_for_url("**/report?expires=*")
+        tab.wait_for_load_state()
+        assert "token" not in tab.url
+        assert tab.locator("body").inner_text().strip()
+        assert tab.evaluate("window.opener") is None
+        tab.close()
         with page.expect_download() as info:
             page.get_by_role("button", name="Report (HTML)").click()
         saved = tmp_path / info.value.suggested_filename

@@ -28,7 +28,7 @@ from emoscope.server.analysis import privacy_available
 from emoscope.server.errors import ApiError, ErrorBody, install_error_handlers
 from emoscope.server.exports import check_format, export_formats, render_export
 from emoscope.server.jobs import Job, JobOptions, display_name, new_job_id, parse_job_id
-from emoscope.server.security import REPORT_CSP, GuardMiddleware
+from emoscope.server.security import REPORT_CSP, GuardMiddleware, report_link
 from emoscope.server.service import Service
 from emoscope.server.settings import ServerSettings
 from emoscope.server.sniff import MIME_TYPES, SNIFF_BYTES, sniff_audio
@@ -79,6 +79,13 @@ class JobView(BaseModel):
     )
 
 
+class ReportLink(BaseModel):
+    """A signed link that opens a report without the bearer header, for a few minutes."""
+
+    url: str
+    expires: int = Field(description="Unix time after which the link no longer works.")
+
+
 class JobList(BaseModel):
     """All stored analyses, oldest first (without their documents)."""
 
@@ -97,6 +104,9 @@ class Health(BaseModel):
     max_upload_bytes: int
     export_formats: list[str]
     models: list[str] = Field(description="Names accepted by the model option.")
+    label_colours: dict[str, str] = Field(
+        default_factory=dict, description="The report's colour of each label (CSS hex)."
+    )
     privacy_options: bool
 
 
@@ -115,6 +125,15 @@ def _view(service: Service, job: Job, *, with_document: bool) -> JobView:
         links=links,
         document=document,
     )
+
+
+def label_colours() -> dict[str, str]:
+    """Return the HTML report's label colours, so the page and the report agree."""
+    try:
+        from emoscope.report.style import LABEL_COLOURS
+    except ImportError:
+        return {}
+    return dict(LABEL_COLOURS)
 
 
 def model_names() -> list[str]:
@@ -254,6 +273,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             max_upload_bytes=settings.max_upload_bytes,
             export_formats=export_formats(),
             models=model_names(),
+            label_colours=label_colours(),
             privacy_options=privacy_available(),
         )
 
@@ -343,6 +363,17 @@ def create_app(settings: ServerSettings) -> FastAPI:
         job, document = _done_document(service, job_id)
         content, media, _ = render_export(document, "html", name=_stem(job))
         return Response(content, media_type=media, headers={"Content-Security-Policy": REPORT_CSP})
+
+    @api.post(
+        "/analyses/{job_id}/report-link",
+        response_model=ReportLink,
+        summary="A short-lived link to open the report in a browser tab",
+    )
+    def create_report_link(job_id: str) -> ReportLink:
+        check_format("html")
+        job, _ = _done_document(service, job_id)
+        url, expires = report_link(service.token.token, job.id)
+        return ReportLink(url=url, expires=expires)
 
     @api.get(
         "/analyses/{job_id}/export/{fmt}",

@@ -7,9 +7,13 @@ without a length is counted as it arrives and cut off at the limit.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from emoscope.server.errors import ApiError, error_response
 
@@ -33,8 +37,49 @@ PAGE_CSP = (
 )
 """Content security policy of the page: only its own files, no inline code, no other hosts."""
 
-REPORT_CSP = "sandbox allow-scripts allow-popups; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:"  # noqa: E501
+REPORT_CSP = "sandbox allow-scripts allow-popups; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:"  # noqa: E501
 """Policy of a served report: runs sandboxed, with no access to the service's origin."""
+
+
+REPORT_LINK_S = 300
+"""How long a signed report link stays valid, in seconds."""
+
+_REPORT_PATH = re.compile(r"^/v1/analyses/([0-9a-f-]{36})/report$")
+
+
+def sign_report_link(token: str, job_id: str, expires: int) -> str:
+    """Return the signature of a report link (HMAC-SHA256 keyed by the service's token).
+
+    Examples:
+        >>> sig = sign_report_link("k" * 32, "0f0e8a4c-3b9d-4c55-8d7e-1f2a3b4c5d6e", 2000000000)
+        >>> len(sig), sig == sign_report_link("k" * 32, "0f0e8a4c-3b9d-4c55-8d7e-1f2a3b4c5d6e", 1)
+        (64, False)
+    """
+    message = f"report:{job_id}:{expires}".encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+
+
+def report_link(token: str, job_id: str, *, now: float | None = None) -> tuple[str, int]:
+    """Return a signed, expiring URL of a job's report and its expiry (Unix time)."""
+    expires = int((time.time() if now is None else now) + REPORT_LINK_S)
+    sig = sign_report_link(token, job_id, expires)
+    return f"/v1/analyses/{job_id}/report?expires={expires}&sig={sig}", expires
+
+
+def _signed_report(scope: Scope, token: str) -> bool:
+    """Whether the request is a GET of a report with a valid, unexpired signature."""
+    match = _REPORT_PATH.match(scope["path"])
+    if scope["method"] != "GET" or match is None:
+        return False
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    try:
+        expires = int(query["expires"][0])
+        sig = query["sig"][0]
+    except (KeyError, ValueError, IndexError):
+        return False
+    if not 0 <= expires - time.time() <= REPORT_LINK_S:
+        return False
+    return hmac.compare_digest(sig, sign_report_link(token, match.group(1), expires))
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -72,7 +117,7 @@ class GuardMiddleware:
         path: str = scope["path"]
         public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIX)
         send = self._with_headers(send, page=public)
-        if not public:
+        if not public and not _signed_report(scope, self.token.decode()):
             token = bearer_token(scope)
             if token is None:
                 await self._reject(scope, receive, send, 401, "missing_token", _MISSING)

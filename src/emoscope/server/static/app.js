@@ -243,7 +243,20 @@ function formatTime(seconds) {
   return `${m}:${rest < 10 ? "0" : ""}${rest.toFixed(1)}`;
 }
 
+function luminance(hex) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
 function colours(label) {
+  // The report's colour when the service says it (page and report agree), with black or white
+  // text, whichever contrasts more.
+  const shared = state.health && state.health.label_colours && state.health.label_colours[label];
+  if (shared && /^#[0-9a-fA-F]{6}$/.test(shared)) {
+    const l = luminance(shared);
+    return [shared, (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? "#000" : "#fff"];
+  }
   if (LABEL_COLOURS[label]) return LABEL_COLOURS[label];
   let h = 0;
   for (const ch of String(label)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
@@ -406,6 +419,11 @@ function renderDownloads(job) {
   if (!formats.length) {
     box.append(el("p", {}, "Reports and other formats are not available in this version."));
   }
+  if (formats.includes("html")) {
+    const open = el("button", { type: "button", class: "primary", id: "open-report" }, "Open report");
+    open.addEventListener("click", () => openReport(job));
+    box.prepend(open);
+  }
   const ordered = formats.includes("html") ? ["html", ...formats.filter((f) => f !== "html")] : formats;
   for (const fmt of ordered) {
     if (fmt === "json") continue;
@@ -414,6 +432,22 @@ function renderDownloads(job) {
     box.append(button);
   }
   box.append(el("p", { id: "download-error", class: "error", role: "alert" }));
+}
+
+async function openReport(job) {
+  // Open the tab at once (inside the click, so no pop-up blocker objects), then send it to a
+  // short-lived signed link: a new tab cannot send the bearer header itself.
+  const tab = window.open("", "_blank");
+  $("download-error").textContent = "";
+  try {
+    const link = await (await api(`/v1/analyses/${job.id}/report-link`, { method: "POST" })).json();
+    if (!tab) { window.location.assign(link.url); return; }
+    tab.opener = null;
+    tab.location.replace(link.url);
+  } catch (e) {
+    if (tab) tab.close();
+    $("download-error").textContent = e.message;
+  }
 }
 
 async function download(job, fmt, button) {
