@@ -131,6 +131,8 @@ class LALMModel:
                 "condition": self.config.condition,
                 "calibrated": self.config.calibrate,
                 "length_normalize": self.config.length_normalize,
+                "answer_variants": self.config.answer_variants,
+                "include_end_token": self.config.include_end_token,
                 "transformers": _version_of("transformers"),
                 "torch": _version_of("torch"),
             },
