@@ -96,6 +96,7 @@ def test_openapi_spec_is_valid_and_complete(client: httpx.Client) -> None:
     assert set(paths["/v1/analyses"]) == {"get", "post"}
     assert set(paths["/v1/analyses/{job_id}"]) == {"get", "delete"}
     assert "/v1/analyses/{job_id}/report" in paths
+    assert set(paths["/v1/analyses/{job_id}/report-link"]) == {"post"}
     assert "/v1/analyses/{job_id}/export/{fmt}" in paths
     assert "/v1/health" in paths
     post = paths["/v1/analyses"]["post"]
