@@ -104,6 +104,7 @@ def test_generate_mode_reports_unparseable_answers(
     texts = model.generate_text(utterances)
     assert len(texts) == 4 and all(isinstance(t, str) for t in texts)
     proba = model.predict_proba(utterances)
+    assert model.last_answers_ == texts  # greedy decoding: the same answers again
     uniform = np.isclose(proba, 1 / 7).all(axis=1)
     onehot = np.isclose(proba.max(axis=1), 1.0)
     assert (uniform | onehot).all()

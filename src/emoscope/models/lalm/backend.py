@@ -65,6 +65,7 @@ class LALMModel:
         priors_: Calibration priors over ``labels`` per condition (estimated on first use).
         n_unparsed_: Generated answers no label could be read from (``generate`` mode).
         last_unparsed_: Ids of the unparseable utterances of the last call.
+        last_answers_: The free-text answers of the last call (``generate`` mode).
     """
 
     def __init__(self, config: LALMConfig) -> None:
@@ -80,6 +81,7 @@ class LALMModel:
         self.priors_: dict[str, np.ndarray] = {}
         self.n_unparsed_ = 0
         self.last_unparsed_: list[str] = []
+        self.last_answers_: list[str] = []
         self._model: Any = None
         self._processor: Any = None
         self._forms: list[tuple[int, list[int]]] | None = None
@@ -148,6 +150,7 @@ class LALMModel:
         """Return ``(len(batch), len(labels))`` probabilities; rows sum to 1."""
         batch = list(batch)
         self.last_unparsed_ = []
+        self.last_answers_ = []
         rows = [
             self._raw_proba(batch[i : i + self.config.batch_size])
             for i in range(0, len(batch), self.config.batch_size)
@@ -278,6 +281,7 @@ class LALMModel:
 
     def _generate_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
         texts = self.generate_text(batch)
+        self.last_answers_.extend(texts)
         answers = dict(zip(self.labels, self.prompt.answers(self.labels), strict=True))
         k = len(self.labels)
         proba = np.full((len(batch), k), 1.0 / k)
