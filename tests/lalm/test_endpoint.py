@@ -40,6 +40,7 @@ class ServerState:
     stall_first: int = 0
     stall_s: float = 0.0
     delay_s: float = 0.0
+    retry_after: str = ""
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -95,9 +96,11 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _send(self, status: int, payload: dict[str, Any]) -> None:
+        def _send(self, status: int, payload: dict[str, Any], retry_after: str = "") -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -116,7 +119,7 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 if body.get("model") != SERVED:
                     return self._send(400, {"error": f"model {body.get('model')} not served"})
                 if n < state.fail_first:
-                    return self._send(503, {"error": "overloaded"})
+                    return self._send(503, {"error": "overloaded"}, state.retry_after)
                 if n < state.stall_first:
                     time.sleep(state.stall_s)
                 time.sleep(state.delay_s)
@@ -266,3 +269,12 @@ def test_both_sends_only_what_an_utterance_has(server: Any) -> None:
     assert kinds == [["text"], ["input_audio", "text"]]
     assert "furious" in state.requests[0]["messages"][1]["content"][0]["text"]
     assert "furious" not in state.requests[1]["messages"][1]["content"][1]["text"]
+
+
+def test_retry_after_from_the_server_is_honoured(server: Any) -> None:
+    url, state = server
+    state.fail_first, state.retry_after = 1, "1"
+    model = load_model("endpoint", base_url=url, model=SERVED, concurrency=1, backoff_s=0.01)
+    t0 = time.perf_counter()
+    model.predict_proba(_utts()[:1])
+    assert time.perf_counter() - t0 >= 1.0 and model.n_retries_ == 1

@@ -4,7 +4,8 @@ Point it at ``vllm serve Qwen/Qwen2-Audio-7B-Instruct`` (or any server with the 
 it sends one ``/v1/chat/completions`` request per utterance: the prompt of
 :mod:`emoscope.prompts`, the audio as ``input_audio`` (base64 WAV), ``logprobs`` with
 ``top_logprobs``. Requests run in a thread pool (``concurrency``), each with a timeout and
-retries with exponential backoff on timeouts, connection errors, 429 and 5xx answers.
+retries with exponential backoff on timeouts, connection errors, 429 and 5xx answers (waiting
+longer when the server's ``Retry-After`` asks for it).
 
 Modes:
 
@@ -29,6 +30,7 @@ import io
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +49,23 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 """HTTP statuses worth retrying (overload, gateway trouble)."""
+
+
+MAX_RETRY_AFTER_S = 60.0
+"""The longest ``Retry-After`` wait honoured; longer requests count as this long."""
+
+
+def retry_after(value: str | None) -> float:
+    """Return the seconds a ``Retry-After`` header asks for (0 if absent or a date).
+
+    Examples:
+        >>> retry_after("2"), retry_after(None), retry_after("Wed, 21 Oct 2015 07:28:00 GMT")
+        (2.0, 0.0, 0.0)
+    """
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER_S) if value else 0.0
+    except ValueError:
+        return 0.0
 
 
 class EndpointError(EmoscopeError):
@@ -204,6 +223,7 @@ class EndpointModel:
         self.n_unparsed_ = 0
         self.last_unparsed_: list[str] = []
         self.n_retries_ = 0
+        self._lock = threading.Lock()
 
     @property
     def info(self) -> dict[str, Any]:
@@ -267,17 +287,21 @@ class EndpointModel:
 
         cfg = self.config
         last = ""
+        wait = 0.0  # what the server asked for (Retry-After), if more than the backoff
         for attempt in range(cfg.max_retries + 1):
             if attempt:
-                self.n_retries_ += 1
-                time.sleep(cfg.backoff_s * 2 ** (attempt - 1))
+                with self._lock:
+                    self.n_retries_ += 1
+                time.sleep(max(cfg.backoff_s * 2 ** (attempt - 1), wait))
             try:
                 response = client.post(cfg.chat_url, json=body)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
+                wait = 0.0
                 continue
             if response.status_code in RETRY_STATUS:
                 last = f"HTTP {response.status_code}: {response.text[:200]}"
+                wait = retry_after(response.headers.get("retry-after"))
                 continue
             if response.status_code != 200:
                 raise EndpointError(
