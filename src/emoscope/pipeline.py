@@ -24,6 +24,7 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ import numpy as np
 from emoscope import __version__
 from emoscope.audio import TARGET_SAMPLE_RATE, audio_info, iter_chunks, sha256_file
 from emoscope.errors import EmoscopeError, UnknownNameError, UsageError
+from emoscope.frontend.asr import EncoderFrames
 from emoscope.frontend.checks import CheckOptions, check_alignment
 from emoscope.frontend.loaders import ModelCache, shared_cache
 from emoscope.frontend.quality import QualityLimits, measure_quality, quality_flags
@@ -190,8 +192,13 @@ class _Predictor:
         try:
             proba = check_proba(self.model, self.model.predict_proba(batch), len(batch))
             modalities: dict[str, np.ndarray] = {}
-            if hasattr(self.model, "predict_modalities"):
-                for name, values in self.model.predict_modalities(batch).items():
+            describe = getattr(self.model, "predict_modalities", None)
+            if callable(describe):
+                # rows of a modality a segment lacks come back as NaN (or the modality is left
+                # out, for backends without the ``missing`` option) and are skipped per segment
+                wants_nan = "missing" in inspect.signature(describe).parameters
+                found = describe(batch, missing="nan") if wants_nan else describe(batch)
+                for name, values in found.items():
                     modalities[name] = np.asarray(values, dtype=np.float64)
             return proba, modalities, None
         except Exception as exc:  # a backend failing on one window must not end the recording
@@ -592,7 +599,7 @@ def _utterance(
 ) -> Utterance:
     extra: dict[str, Any] = {"asr_model": asr_name}
     if frames is not None:
-        extra["whisper_encoder_frames"] = frames
+        extra["whisper_encoder_frames"] = EncoderFrames(frames, model=asr_name)
     return Utterance(
         id=seg_id,
         waveform=samples,
@@ -622,6 +629,7 @@ def _predict_into(
         draft["modalities"] = {
             name: dict(zip(labels, [round(float(p), 6) for p in values[i]], strict=True))
             for name, values in modalities.items()
+            if not np.isnan(values[i]).any()
         }
         if scores.confidence < min_confidence:
             draft["flags"].add("low_confidence")

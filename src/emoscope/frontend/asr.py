@@ -80,6 +80,31 @@ class AsrWindow:
         return self.encoder[first : max(min(last, len(self.encoder)), first + 1)]
 
 
+class EncoderFrames:
+    """One segment's Whisper encoder frames, handed to emotion models in ``Utterance.extra``.
+
+    ``np.asarray(frames)`` gives the ``(n, dim)`` float32 array. Equality is identity, so
+    utterances that carry frames can still be compared (a dict holding a bare array cannot).
+
+    Examples:
+        >>> f = EncoderFrames(np.zeros((3, 2), np.float32), model="tiny.en")
+        >>> np.asarray(f).shape, f == EncoderFrames(np.zeros((3, 2), np.float32), model="tiny.en")
+        ((3, 2), False)
+    """
+
+    __slots__ = ("frames", "model")
+
+    def __init__(self, frames: np.ndarray, *, model: str) -> None:
+        self.frames = frames
+        self.model = model
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        return np.asarray(self.frames, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return f"EncoderFrames({self.frames.shape}, model={self.model!r})"
+
+
 def pack(segments: Sequence[tuple[float, np.ndarray]]) -> tuple[np.ndarray, tuple[Piece, ...]]:
     """Join segments' audio with short silences; return the audio and where each piece went.
 
