@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from emoscope.labels import CANONICAL_LABELS
+from emoscope.models import base
 from emoscope.models.base import ModelConfig, register_model
 from emoscope.pipeline import AnalyzeConfig, analyze
 from emoscope.schema import validate_document
@@ -72,16 +73,14 @@ class KeywordLoudness:
         return fused / fused.sum(axis=1, keepdims=True)
 
 
-try:
-    register_model(NAME, KeywordConfig, KeywordLoudness)
-except ValueError:  # registered by an earlier import in this process
-    pass
-
-
 @pytest.fixture(scope="module")
-def doc(demo_sample, models):
-    KeywordLoudness.seen_frames.clear()
-    return analyze(demo_sample, AnalyzeConfig(model=NAME), cache=models)
+def doc(demo_sample):
+    # registered for this module only (a copy of the registry), so that no other test sees it
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+        register_model(NAME, KeywordConfig, KeywordLoudness)
+        KeywordLoudness.seen_frames.clear()
+        yield analyze(demo_sample, AnalyzeConfig(model=NAME))
 
 
 def test_labels_modalities_and_summary(doc, truth):
