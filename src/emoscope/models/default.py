@@ -1,0 +1,434 @@
+"""The embedded default model: small heads on offline features, shipped in the package.
+
+Registered as ``default``. It needs no GPU and no network:
+
+- **audio**: Whisper tiny.en encoder frames (mean and standard deviation over the utterance)
+  and the 88 eGeMAPS functionals -> a standardised linear head trained on RAVDESS. A second
+  audio head, trained on features normalised per speaker, is used when
+  ``speaker_norm=True`` and the batch holds enough utterances of a speaker (the statistics
+  then come from those utterances: a deliberate exception to batch independence).
+- **text**: all-MiniLM-L6-v2 embeddings of the transcript and of its preceding turns
+  (``Utterance.context``) -> a linear head trained on MELD train.
+- **fusion**: a weighted product of experts, ``log p = sum_m w_m log p_m`` renormalised, over
+  the modalities the utterance has; with one modality missing the other decides alone.
+  :meth:`DefaultModel.predict_modalities` gives each modality's probabilities.
+
+Heads run in numpy from the arrays in ``emoscope/weights/default/model.safetensors`` (no pickle);
+``config.json`` next to it says how they were trained (``emoscope train-default`` rebuilds them).
+
+Examples:
+    >>> cfg = DefaultModelConfig(modality="text")
+    >>> DefaultModelConfig.from_json(cfg.to_json()).modality
+    'text'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoscope.errors import UsageError
+from emoscope.labels import CANONICAL_LABELS
+from emoscope.models.base import ModelConfig, register_model
+from emoscope.types import Utterance
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+FORMAT = "emoscope.default/1"
+MODALITY_CHOICES = ("audio", "text", "both")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax (float64), stable for large logits.
+
+    Examples:
+        >>> softmax(np.array([[0.0, 0.0]])).tolist()
+        [[0.5, 0.5]]
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Head:
+    """A standardised linear or one-hidden-layer ReLU head, run in numpy from plain arrays.
+
+    Args:
+        arrays: ``mean``, ``scale``, ``w0``, ``b0`` and, for an MLP, ``w1``, ``b1``.
+        temperature: Logits are divided by it (temperature scaling).
+
+    Examples:
+        >>> h = Head({"mean": np.zeros(2), "scale": np.ones(2), "w0": np.eye(2), "b0": np.zeros(2)})
+        >>> h.predict_logits(np.array([[1.0, 0.0]])).tolist()
+        [[1.0, 0.0]]
+    """
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], *, temperature: float = 1.0) -> None:
+        self.arrays = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
+        self.temperature = float(temperature)
+
+    @property
+    def n_inputs(self) -> int:
+        """Length of the input vectors."""
+        return int(self.arrays["mean"].shape[0])
+
+    def predict_logits(self, x: np.ndarray) -> np.ndarray:
+        """Return ``(n, n_classes)`` logits (already divided by the temperature)."""
+        a = self.arrays
+        h = (np.asarray(x, dtype=np.float64) - a["mean"]) / a["scale"]
+        h = h @ a["w0"] + a["b0"]
+        if "w1" in a:
+            h = np.maximum(h, 0.0) @ a["w1"] + a["b1"]
+        return h / self.temperature
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Return ``(n, n_classes)`` probabilities."""
+        return softmax(self.predict_logits(x))
+
+
+def shipped_weights_dir() -> Path:
+    """Return the folder of the weights that ship in the package."""
+    return Path(str(resources.files("emoscope") / "weights" / "default"))
+
+
+def save_weights(folder: Path, arrays: Mapping[str, np.ndarray], config: Mapping[str, Any]) -> None:
+    """Write ``model.safetensors`` (float32 arrays) and ``config.json`` (sorted) to ``folder``."""
+    from safetensors.numpy import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(arrays.items())}
+    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": FORMAT})
+    text = json.dumps(dict(config), sort_keys=True, indent=2, ensure_ascii=False)
+    (folder / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
+
+
+def load_weights(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read the arrays and the config written by :func:`save_weights`.
+
+    Raises:
+        UsageError: If a file is missing or not in the expected format.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    folder = Path(folder)
+    weights, config = folder / WEIGHTS_FILE, folder / CONFIG_FILE
+    for path in (weights, config):
+        if not path.is_file():
+            raise UsageError(
+                f"{path}: missing. A default-model folder holds {WEIGHTS_FILE} and {CONFIG_FILE}; "
+                "`emoscope train-default -o FOLDER` writes one."
+            )
+    try:
+        arrays = load_file(str(weights))
+        meta = json.loads(config.read_text(encoding="utf-8"))
+    except (SafetensorError, ValueError) as exc:
+        raise UsageError(f"{folder}: unreadable default-model weights ({exc}).") from exc
+    if meta.get("format") != FORMAT:
+        raise UsageError(
+            f"{config}: 'format' must be {FORMAT!r}. Got {meta.get('format')!r}; "
+            "rebuild the weights with `emoscope train-default`."
+        )
+    return arrays, meta
+
+
+def heads_from_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> dict[str, Head]:
+    """Group ``"<head>.<array>"`` tensors into :class:`Head` objects named as in ``meta``."""
+    heads = {}
+    for name, info in meta["heads"].items():
+        prefix = f"{name}."
+        own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        heads[name] = Head(own, temperature=float(info.get("temperature", 1.0)))
+    return heads
+
+
+@dataclass
+class DefaultModelConfig(ModelConfig):
+    """Options of the default model.
+
+    Args:
+        modality: ``"audio"``, ``"text"`` or ``"both"`` (fusion; either alone when the other
+            is missing).
+        speaker_norm: Normalise audio features per speaker over the batch (speakers with at
+            least ``min_speaker_utterances`` utterances in it) and use the head trained that
+            way. Better for corpora and long recordings, but then a prediction depends on the
+            other utterances of its speaker in the batch.
+        min_speaker_utterances: Fewest utterances of a speaker for ``speaker_norm``.
+        use_context: Give the text head the preceding turns (``Utterance.context``).
+        audio_weight: Weight of the audio expert in fusion (``None``: the shipped value).
+        text_weight: Weight of the text expert in fusion (``None``: the shipped value).
+        weights: A folder with ``model.safetensors`` and ``config.json`` (``None``: shipped).
+        cache: Cache features per utterance under ``$EMOSCOPE_CACHE`` (or ~/.cache/emoscope).
+        threads: CPU threads of the Whisper encoder (``None``: automatic).
+    """
+
+    modality: str = "both"
+    speaker_norm: bool = False
+    min_speaker_utterances: int = 8
+    use_context: bool = True
+    audio_weight: float | None = None
+    text_weight: float | None = None
+    weights: str | None = None
+    cache: bool = False
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.modality not in MODALITY_CHOICES:
+            raise UsageError(
+                f"The 'modality' option of the default model must be one of "
+                f"{', '.join(MODALITY_CHOICES)}. Got {self.modality!r}."
+            )
+        if self.min_speaker_utterances < 2:
+            raise UsageError(
+                "The 'min_speaker_utterances' option of the default model must be at least 2. "
+                f"Got {self.min_speaker_utterances}."
+            )
+
+
+class DefaultModel:
+    """The embedded default model (see the module docs).
+
+    Args:
+        config: Its options.
+
+    Raises:
+        UsageError: If the weights folder is missing or malformed.
+    """
+
+    labels: tuple[str, ...] = CANONICAL_LABELS
+
+    def __init__(self, config: DefaultModelConfig | None = None) -> None:
+        self.config = config or DefaultModelConfig()
+        folder = Path(self.config.weights) if self.config.weights else shipped_weights_dir()
+        arrays, self.meta = load_weights(folder)
+        if tuple(self.meta["labels"]) != self.labels:
+            raise UsageError(
+                f"{folder}: the weights' labels {self.meta['labels']} must be the canonical "
+                f"labels {list(self.labels)}."
+            )
+        self.heads = heads_from_arrays(arrays, self.meta)
+        fusion = self.meta.get("fusion", {})
+        self.weights_ = {
+            "audio": float(
+                self.config.audio_weight
+                if self.config.audio_weight is not None
+                else fusion.get("audio", 1.0)
+            ),
+            "text": float(
+                self.config.text_weight
+                if self.config.text_weight is not None
+                else fusion.get("text", 1.0)
+            ),
+        }
+        wanted = {"audio", "text"} if self.config.modality == "both" else {self.config.modality}
+        self.modalities = frozenset(wanted)
+        self._audio: Any = None
+        self._text: Any = None
+        self._last: tuple[tuple, dict[str, np.ndarray]] | None = None
+        self.training_data = self.meta.get("training_data", {})
+        self.info = {
+            "name": "default",
+            "version": str(self.meta.get("emoscope_version", "")),
+            "backend": "emoscope-default",
+            "card": {
+                "weights": str(folder),
+                "training_data": self.training_data,
+                "licenses": self.meta.get("licenses", {}),
+                "summary": self.meta.get("summary", {}),
+                "modality": self.config.modality,
+                "speaker_norm": self.config.speaker_norm,
+            },
+        }
+
+    # -- features ------------------------------------------------------------------------
+
+    def _cache_root(self) -> Path | None:
+        if not self.config.cache:
+            return None
+        from emoscope.features.cache import default_cache_dir
+
+        return default_cache_dir()
+
+    def audio_features(self, batch: Sequence[Utterance]) -> np.ndarray:
+        """Return the audio feature vectors of utterances that all have audio."""
+        if self._audio is None:
+            from emoscope.features.audio import AudioFeaturizer
+
+            spec = self.meta["features"]["audio"]
+            root = self._cache_root()
+            self._audio = AudioFeaturizer(
+                stats=spec["stats"],
+                egemaps=spec["egemaps"],
+                cache_root=None if root is None else str(root),
+                threads=self.config.threads,
+            )
+        return self._audio([u.load_audio() for u in batch])
+
+    def text_inputs(self, utterance: Utterance) -> list[str]:
+        """Return the texts whose embeddings feed the text head (transcript, context)."""
+        spec = self.meta["features"]["text"]
+        texts = [(utterance.transcript or "").strip()]
+        if spec.get("context_turns", 0):
+            turns = (
+                list(utterance.context)[-spec["context_turns"] :] if self.config.use_context else []
+            )
+            texts.append(" ".join(t.strip() for t in turns))
+        return texts
+
+    def text_features(self, batch: Sequence[Utterance]) -> np.ndarray:
+        """Return the text feature vectors of utterances that all have a transcript."""
+        if self._text is None:
+            from emoscope.features.cache import FeatureCache
+            from emoscope.features.text import VERSION, TextEmbedder
+
+            root = self._cache_root()
+            cache = None if root is None else FeatureCache(root, namespace=VERSION)
+            self._text = TextEmbedder(cache=cache)
+        rows = [self.text_inputs(u) for u in batch]
+        if not rows:
+            return np.zeros((0, self.heads["text"].n_inputs), dtype=np.float32)
+        width = len(rows[0])
+        flat = self._text.embed([t for row in rows for t in row])
+        return flat.reshape(len(rows), width * flat.shape[1])
+
+    # -- prediction ----------------------------------------------------------------------
+
+    def _audio_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
+        x = self.audio_features(batch)
+        proba = self.heads["audio"].predict_proba(x)
+        if self.config.speaker_norm and "audio_spk" in self.heads:
+            from emoscope.models.default_training import speaker_normalise
+
+            speakers = np.array([u.speaker or f"\0{i}" for i, u in enumerate(batch)])
+            names, counts = np.unique(speakers, return_counts=True)
+            enough = set(names[counts >= self.config.min_speaker_utterances].tolist())
+            rows = np.array([s in enough for s in speakers])
+            if rows.any():
+                z = speaker_normalise(x[rows], speakers[rows])
+                proba[rows] = self.heads["audio_spk"].predict_proba(z)
+        return proba
+
+    def _key(self, batch: Sequence[Utterance]) -> tuple:
+        from emoscope.features.cache import audio_key
+
+        return tuple((u, None if u.waveform is None else audio_key(u.waveform)) for u in batch)
+
+    def _per_modality(self, batch: list[Utterance]) -> dict[str, np.ndarray]:
+        """Each used modality's probabilities, NaN rows where it is missing (memoised)."""
+        key = self._key(batch)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        out: dict[str, np.ndarray] = {}
+        for name, has, fn in (
+            ("audio", lambda u: u.has_audio, self._audio_proba),
+            ("text", lambda u: u.has_text, self._text_proba),
+        ):
+            if name not in self.modalities:
+                continue
+            probs = np.full((len(batch), len(self.labels)), np.nan)
+            rows = [i for i, u in enumerate(batch) if has(u)]
+            if rows:
+                probs[rows] = fn([batch[i] for i in rows])
+            out[name] = probs
+        self._last = (key, out)
+        return out
+
+    def predict_modalities(
+        self, batch: Sequence[Utterance], *, missing: str = "drop"
+    ) -> dict[str, np.ndarray]:
+        """Return each modality's ``(n, 7)`` probabilities.
+
+        Right after :meth:`predict_proba` on the same batch this costs nothing (the features
+        are not computed twice).
+
+        Args:
+            batch: The utterances.
+            missing: What to do with a modality that some utterance lacks (no audio, or no
+                transcript): ``"drop"`` leaves that modality out of the result, ``"nan"``
+                keeps it with NaN rows for those utterances.
+
+        Raises:
+            UsageError: If ``missing`` is neither ``"drop"`` nor ``"nan"``.
+        """
+        if missing not in ("drop", "nan"):
+            raise UsageError(f"'missing' must be 'drop' or 'nan'. Got {missing!r}.")
+        batch = list(batch)
+        if not batch:
+            return {}
+        out = self._per_modality(batch)
+        if missing == "nan":
+            return {k: v.copy() for k, v in out.items()}
+        return {k: v.copy() for k, v in out.items() if not np.isnan(v).any()}
+
+    def _text_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
+        return self.heads["text"].predict_proba(self.text_features(batch))
+
+    def fuse(self, per_modality: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Weighted product of experts over the modalities present in each row.
+
+        With two modalities, ``log p = (w_a log p_a + w_t (log p_t - log prior_t)) / (w_a +
+        w_t)``, renormalised: the text head's MELD class prior is divided out so that text
+        without emotional content (e.g. RAVDESS's two statements) leaves the audio decision
+        alone. A modality alone gives its own probabilities.
+
+        Raises:
+            UsageError: If a row has no modality at all.
+        """
+        n = len(next(iter(per_modality.values()))) if per_modality else 0
+        log_sum = np.zeros((n, len(self.labels)))
+        weight = np.zeros((n, 1))
+        present = {k: ~np.isnan(v).any(axis=1) for k, v in per_modality.items()}
+        count = sum(p.astype(int) for p in present.values()) if present else np.zeros(n, int)
+        for name, probs in per_modality.items():
+            rows = present[name]
+            w = self.weights_[name]
+            log_p = np.log(np.clip(probs[rows], 1e-12, 1.0))
+            prior = self.heads[name].arrays.get("log_prior")
+            if prior is not None:  # divide the prior out where another expert joins in
+                log_p = log_p - prior * (count[rows] > 1)[:, None]
+            log_sum[rows] += w * log_p
+            weight[rows] += w
+        if (weight == 0).any():
+            wanted = (
+                "audio or a transcript" if self.config.modality == "both" else self.config.modality
+            )
+            raise UsageError(
+                f"The default model ({self.config.modality}) needs {wanted} for every "
+                f"utterance; {int((weight == 0).sum())} of the batch have none."
+            )
+        return softmax(log_sum / weight)
+
+    def predict_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
+        """Return ``(n, 7)`` fused probabilities over the canonical labels.
+
+        Raises:
+            UsageError: If an utterance has nothing this model's modalities can use.
+            AudioError: If an utterance's audio cannot be decoded.
+        """
+        batch = list(batch)
+        if not batch:
+            return np.zeros((0, len(self.labels)))
+        return self.fuse(self._per_modality(batch))
+
+
+def _from_path(path: Path) -> DefaultModelConfig | None:
+    try:
+        meta = json.loads((Path(path) / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return None
+    if not (Path(path) / WEIGHTS_FILE).is_file():
+        return None
+    return DefaultModelConfig(weights=str(path))
+
+
+register_model("default", DefaultModelConfig, DefaultModel, from_path=_from_path)
