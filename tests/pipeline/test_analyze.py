@@ -205,3 +205,17 @@ def test_explain_fills_every_segment(models, tmp_path, espeak):
     validate_document(doc.to_json_dict())
     bare = analyze(path, AnalyzeConfig(model=None, explain=True), cache=models)
     assert any(n.startswith("No explanations") for n in bare.summary.notes)
+
+
+def test_broken_audio_is_an_audio_error_naming_the_file(models, tmp_path):
+    from emoscope.testing import tone
+
+    text = tmp_path / "notes.flac"
+    text.write_text("not audio at all\n" * 10)
+    full = write_audio(tmp_path / "full.wav", tone(2.0)).read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full[:20000])
+    for path, message in [(text, "not a readable audio file"), (cut, "truncated")]:
+        with pytest.raises(AudioError, match=message) as info:
+            analyze(path, AnalyzeConfig(model=None), cache=models)
+        assert path.name in str(info.value)
