@@ -23,6 +23,8 @@ def test_cli_analyze_demo_writes_valid_document_and_exports(demo_sample, tmp_pat
             str(transcript),
             "--export",
             "csv",
+            "--export",
+            "json",
         ]
     )
     assert code == 0, capsys.readouterr().err

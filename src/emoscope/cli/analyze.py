@@ -167,7 +167,8 @@ def analyze_command(
                 for fmt, suffix in suffixes.items():
                     from emoscope.export import write_export
 
-                    write_export(doc, fmt, out_dir / f"{name}{suffix}")
+                    if out_dir / f"{name}{suffix}" != target:  # json: the document itself
+                        write_export(doc, fmt, out_dir / f"{name}{suffix}")
             except EmoscopeError as exc:
                 failures += 1
                 console_err.print(f"emoscope: error: {exc}", markup=False, highlight=False)
