@@ -139,11 +139,25 @@ def test_config_errors_name_the_fix(tiny_qwen2_audio: Path) -> None:
         load_model(str(tiny_qwen2_audio), load_in_4bit=True).load()
 
 
-def test_a_missing_checkpoint_fails_offline_with_a_clear_error(tmp_path: Path) -> None:
-    model = load_model("qwen2-audio", model="no-such-org/no-such-model-xyz")
-    assert model.info["prompt_id"] == "emotion-v1"  # the weights load lazily
-    with pytest.raises(ModelLoadError, match="no-such-org/no-such-model-xyz"):
-        model.load()
+def test_a_missing_checkpoint_fails_at_once_with_a_clear_error(
+    tiny_qwen2_audio: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ModelLoadError, match="not in the local Hugging Face cache.*hf download"):
+        load_model("qwen2-audio", model="no-such-org/no-such-model-xyz")
+    with pytest.raises(ModelLoadError, match="no config.json"):
+        load_model("qwen2-audio", model=str(tmp_path / "nothing-here"))
+    with pytest.raises(ModelLoadError, match="not a PEFT adapter"):
+        load_model("qwen2-audio", model=str(tiny_qwen2_audio), adapter=str(tmp_path))
+
+
+def test_the_cli_reports_a_missing_model_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from emoscope.cli import main
+
+    code = main(["analyze", "x.wav", "--model", "qwen2-audio", "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Qwen/Qwen2-Audio-7B-Instruct" in err and "Traceback" not in err
 
 
 def test_tiny_lalm_command_writes_a_loadable_checkpoint(tmp_path: Path) -> None:

@@ -55,7 +55,11 @@ class LALMModel:
     """Zero-shot emotion recognition with a transformers audio-language model.
 
     Args:
-        config: The backend's options (the weights load on first use, or with :meth:`load`).
+        config: The backend's options. The checkpoint must be on disk (checked at once); the
+            weights load on first use, or with :meth:`load`.
+
+    Raises:
+        ModelLoadError: If the checkpoint or adapter is not on disk (offline).
 
     Attributes:
         labels: Column order of :meth:`predict_proba`.
@@ -69,6 +73,9 @@ class LALMModel:
     """
 
     def __init__(self, config: LALMConfig) -> None:
+        from emoscope.models.lalm.loading import check_available
+
+        check_available(config)  # a missing checkpoint fails here, not at the first prediction
         self.config = config
         self.family = FAMILIES[config.family]
         self.labels: tuple[str, ...] = tuple(config.labels)

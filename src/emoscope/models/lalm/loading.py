@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,50 @@ from emoscope.models.lalm.families import FAMILIES
 
 class ModelLoadError(EmoscopeError):
     """A checkpoint, processor or adapter cannot be loaded."""
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (
+        spec.startswith(("/", ".", "~"))
+        or os.sep in spec.strip("/").split("/", 1)[0]
+        or (Path(spec).expanduser().exists())
+    )
+
+
+def check_available(config: LALMConfig) -> None:
+    """Fail early, before any weights load, when the checkpoint or adapter is not on disk.
+
+    A local folder must exist and hold ``config.json``; a hub id must be in the Hugging Face
+    cache unless downloads are allowed.
+
+    Raises:
+        ModelLoadError: Naming the missing thing and how to get it.
+    """
+    from emoscope.privacy import downloads_allowed
+
+    source = config.checkpoint
+    if _looks_like_path(source):
+        folder = Path(source).expanduser()
+        if not (folder / "config.json").is_file():
+            raise ModelLoadError(
+                f"{folder}: not a model checkpoint folder (no config.json). Give the folder "
+                "that holds the downloaded weights."
+            )
+    elif not (config.allow_download or downloads_allowed()):
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(source, "config.json", revision=config.revision)
+        if not isinstance(cached, str):
+            raise ModelLoadError(
+                f"Model {source!r} is not in the local Hugging Face cache and emoscope runs "
+                f"offline. Download it first (hf download {source}), give a local folder, or "
+                "run with --allow-download."
+            )
+    if config.adapter and not (Path(config.adapter).expanduser() / "adapter_config.json").is_file():
+        raise ModelLoadError(
+            f"{config.adapter}: not a PEFT adapter directory (no adapter_config.json). Give the "
+            "folder that fine-tuning wrote."
+        )
 
 
 def resolve_device(device: str) -> str:
