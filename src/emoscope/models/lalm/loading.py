@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,8 @@ class ModelLoadError(EmoscopeError):
 
 
 def _looks_like_path(spec: str) -> bool:
-    return (
-        spec.startswith(("/", ".", "~"))
-        or os.sep in spec.strip("/").split("/", 1)[0]
-        or (Path(spec).expanduser().exists())
-    )
+    """Whether ``spec`` names a folder rather than a hub id (``org/name``)."""
+    return spec.startswith(("/", ".", "~")) or Path(spec).expanduser().exists()
 
 
 def check_available(config: LALMConfig) -> None:
