@@ -80,6 +80,9 @@ def main() -> None:
         # 2. evaluate into a fresh run folder
         t0 = time.perf_counter()
         run_result = evaluate(config, run_dir=work / f"run-{k}", warn=lambda m: None)
+        if k == 0:
+            for message in run_result.warnings:  # e.g. test actors in the training data
+                print(f"warning: {message[:300]}")
         took = time.perf_counter() - t0
         if took < eval_s:
             eval_s, result = took, run_result
