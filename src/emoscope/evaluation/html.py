@@ -33,6 +33,7 @@ _EXTRA_CSS = """
 .grid figure { margin: 0; background: var(--soft); border-radius: 8px; padding: 10px; }
 .grid figcaption { font-weight: 600; margin-bottom: 4px; }
 svg text { font: 11px system-ui, sans-serif; fill: #1d232b; }
+td.num, th.num { white-space: nowrap; }
 """
 
 
@@ -50,7 +51,7 @@ def confusion_svg(confusion: Mapping[str, Any], *, cell: int = 34) -> str:
     rows = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
     left, top = 72, 72
-    size = (left + cell * k + 8, top + cell * k + 8)
+    size = (left + cell * k + 48, top + cell * k + 8)  # room for the last rotated label
     parts = [
         f'<svg class="cm" viewBox="0 0 {size[0]} {size[1]}" width="{size[0]}" '
         f'height="{size[1]}" role="img" aria-label="confusion matrix">'
