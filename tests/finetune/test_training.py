@@ -41,7 +41,17 @@ def trained(tiny_model: Path, pitch_task: Path, tmp_path_factory: pytest.TempPat
         rank=8,
         alpha=16,
         dropout=0.0,
-        lr=3e-3,
+        lr=5e-3,
+        # attention and MLP: robust over seeds (attention alone learns it only at some seeds)
+        target_modules=(
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ),
         max_steps=16,
         batch_size=6,
         eval_every=4,
@@ -60,7 +70,7 @@ def test_loss_falls_and_held_out_speakers_are_recognised(trained: Any) -> None:
     log = [json.loads(line) for line in (fold_dir / "train_log.jsonl").read_text().splitlines()]
     losses = [e["loss"] for e in log]
     assert len(losses) == 16
-    assert np.mean(losses[-4:]) < 0.3 * np.mean(losses[:2])
+    assert np.mean(losses[-4:]) < 0.05 * np.mean(losses[:2])
     # the held-out speakers (never seen, not even in validation) are recognised well above
     # chance (two classes present: UA 0.5); the zero-shot model does not do it
     assert result["test_speakers"] == sorted(TEST_SPEAKERS)
