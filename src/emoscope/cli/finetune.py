@@ -95,9 +95,9 @@ def finetune_command(
 ) -> None:
     """Fine-tune an LALM with LoRA on speaker-independent folds; OUT_DIR/report.md.
 
-    Each fold trains on the other folds' speakers minus a speaker-disjoint validation set,
-    stops early on validation UA, and is tested on its own speakers. Adapters are in
-    OUT_DIR/<fold>/adapter (use them with `--adapter`). Run the same command again to resume.
+    Each fold trains on the other folds' speakers and is tested on its own speakers.
+    Speaker-disjoint validation inside the training folds decides early stopping.
+    Adapters: OUT_DIR/<fold>/adapter. Run the same command again to resume.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
