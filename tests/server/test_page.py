@@ -100,6 +100,7 @@ CONTRAST = """() => {
 }"""
 
 
+@pytest.mark.slow  # the demo's analysis takes 10-25 s on the shared 2-core machine
 def test_upload_the_demo_and_see_the_timeline(
     page, server: LiveServer, demo_sample: Path, tmp_path: Path
 ) -> None:

@@ -273,7 +273,7 @@ function el(tag, attrs = {}, text) {
   return node;
 }
 
-function pct(x) { return `${Math.round(x * 100)} %`; }
+function pct(x) { return `${Math.round(x * 100)}\u00a0%`; }
 
 function showResult(job) {
   state.current = job;
