@@ -52,8 +52,14 @@ class AudioFeaturizer:
         """Return an ``(n, dim)`` float32 array for 16 kHz mono waveforms."""
         if len(wavs) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        frames = self.encoder.frames(wavs)
-        parts = [np.stack([whisper.pool_frames(f, stats=self.stats) for f in frames])]
-        if self.use_egemaps:
-            parts.append(self.egemaps(wavs))
-        return np.concatenate(parts, axis=1).astype(np.float32)
+        if not self.use_egemaps:
+            frames = self.encoder.frames(wavs)
+            return np.stack([whisper.pool_frames(f, stats=self.stats) for f in frames])
+        from concurrent.futures import ThreadPoolExecutor
+
+        # openSMILE (one core per clip) runs beside the Whisper encoder
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            functionals = pool.submit(self.egemaps, wavs)
+            frames = self.encoder.frames(wavs)
+            pooled = np.stack([whisper.pool_frames(f, stats=self.stats) for f in frames])
+            return np.concatenate([pooled, functionals.result()], axis=1).astype(np.float32)

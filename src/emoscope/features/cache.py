@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,6 @@ class FeatureCache:
         """Store ``array`` under ``key`` (atomically: a temporary file, then a rename)."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
         np.save(tmp, np.asarray(array), allow_pickle=False)
         tmp.replace(path)

@@ -7,6 +7,7 @@ Examples:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,10 +31,12 @@ class EgemapsExtractor:
 
     Args:
         cache: Where to keep each utterance's vector (``None``: no cache).
+        workers: Parallel threads for a batch (``None``: the CPU count).
     """
 
-    def __init__(self, *, cache: FeatureCache | None = None) -> None:
+    def __init__(self, *, cache: FeatureCache | None = None, workers: int | None = None) -> None:
         self.cache = cache
+        self.workers = workers or max(1, os.cpu_count() or 1)
         self._smile: Any = None
 
     def _load(self) -> Any:
@@ -68,7 +71,17 @@ class EgemapsExtractor:
         return vec
 
     def __call__(self, wavs: Sequence[np.ndarray]) -> np.ndarray:
-        """Return an ``(n, 88)`` float32 array for the waveforms."""
+        """Return an ``(n, 88)`` float32 array for the waveforms.
+
+        Several waveforms are processed in parallel threads (openSMILE runs outside the GIL,
+        one instance per call); each result depends on its waveform alone.
+        """
         if len(wavs) == 0:
             return np.zeros((0, N_FEATURES), dtype=np.float32)
-        return np.stack([self.one(w) for w in wavs])
+        self._load()
+        if len(wavs) == 1 or self.workers == 1:
+            return np.stack([self.one(w) for w in wavs])
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(wavs))) as pool:
+            return np.stack(list(pool.map(self.one, wavs)))

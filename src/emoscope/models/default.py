@@ -61,7 +61,8 @@ class Head:
     """A standardised linear or one-hidden-layer ReLU head, run in numpy from plain arrays.
 
     Args:
-        arrays: ``mean``, ``scale``, ``w0``, ``b0`` and, for an MLP, ``w1``, ``b1``.
+        arrays: ``mean``, ``scale``, ``w0``, ``b0`` and, for an MLP, ``w1``, ``b1``;
+            optionally ``clip`` (one value: standardised inputs are clipped to +-clip).
         temperature: Logits are divided by it (temperature scaling).
 
     Examples:
@@ -83,6 +84,8 @@ class Head:
         """Return ``(n, n_classes)`` logits (already divided by the temperature)."""
         a = self.arrays
         h = (np.asarray(x, dtype=np.float64) - a["mean"]) / a["scale"]
+        if "clip" in a:  # out-of-range inputs (an unusual recording) stay within +-clip
+            h = np.clip(h, -a["clip"][0], a["clip"][0])
         h = h @ a["w0"] + a["b0"]
         if "w1" in a:
             h = np.maximum(h, 0.0) @ a["w1"] + a["b1"]
