@@ -314,7 +314,10 @@ def prepare(config: AnalyzeConfig | None = None, *, cache: ModelCache | None = N
     if config.transcript:
         read_transcript(Path(config.transcript))
     notes: list[str] = []
-    _load_predictor(config.model, cache, notes)
+    predictor = _load_predictor(config.model, cache, notes)
+    if predictor is not None:  # backends that load their parts on first use do it now
+        noise = np.random.default_rng(0).normal(0, 0.01, TARGET_SAMPLE_RATE).astype(np.float32)
+        predictor.predict([Utterance(id="warm-up", waveform=noise, transcript="Hello there.")])
     cache.vad()
     cache.asr(config.asr_model, language=config.language, beam_size=config.beam_size)
     if n_speakers != 0:
