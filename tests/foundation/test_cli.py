@@ -96,3 +96,10 @@ def test_models_lists_every_registered_backend() -> None:
     assert out.returncode == 0
     for name in available_models():
         assert name in out.stdout
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "emoscope.cli", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and __version__ in out.stdout

@@ -14,7 +14,10 @@ console_err = Console(stderr=True)
 
 app = typer.Typer(
     name="emoscope",
-    help="Emotion recognition in speech from sound and words. Offline by default.",
+    help=(
+        "Emotion recognition in speech from sound and words. Offline by default: no network "
+        "access unless --allow-download is given (anywhere on the command line)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
