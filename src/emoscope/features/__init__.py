@@ -9,7 +9,17 @@
   version), so that a corpus is encoded once.
 
 Every extractor loads its model lazily, runs offline and keeps heavy imports inside functions.
+
+Importing this package sets ``OMP_WAIT_POLICY=PASSIVE`` unless the variable is already set:
+CTranslate2 (Whisper), PyTorch (MiniLM) and openSMILE share two cores, and OpenMP threads that
+spin after their work starve the others (measured on 2 cores: text embedding one sentence at a
+time 4.5 -> 69 per s, audio + text 6 -> 11.5 clips per s). It only takes effect for OpenMP
+runtimes not yet loaded, so import emoscope before torch or ctranslate2 where speed matters.
 """
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from emoscope.features.cache import FeatureCache, audio_key, default_cache_dir, text_key
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+import emoscope.features  # noqa: F401  (sets OMP_WAIT_POLICY before OpenMP libraries load)
 from emoscope.errors import UsageError
 from emoscope.labels import CANONICAL_LABELS
 from emoscope.models.base import ModelConfig, register_model
