@@ -61,7 +61,7 @@ def test_batched_equals_one_by_one(shared_data, model):
     utts.append(utts[0].with_(id="w", audio=None, waveform=utts[0].load_audio()))
     batch = model.predict_proba(utts)
     single = np.concatenate([model.predict_proba([u]) for u in utts])
-    np.testing.assert_allclose(batch, single, atol=1e-6)
+    np.testing.assert_allclose(batch, single, rtol=0, atol=1e-12)  # features: bit for bit
     np.testing.assert_allclose(batch[-1], batch[0], atol=1e-9)  # a waveform = its file
     mods = model.predict_modalities(utts, missing="nan")
     np.testing.assert_allclose(

