@@ -22,18 +22,14 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(playwright_session: Any) -> Iterator[Any]:
     """A started Chromium; skips when the Debian package or Playwright is missing."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("needs Debian's chromium (`make system-deps` or `apt-get install chromium`)")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="needs playwright")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            args=CHROMIUM_ARGS,
-        )
-        yield browser
-        browser.close()
+    browser = playwright_session.chromium.launch(
+        executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+        args=CHROMIUM_ARGS,
+    )
+    yield browser
+    browser.close()
 
 
 class PageLoad:
