@@ -9,13 +9,12 @@ The voices are synthetic (espeak-ng, GPL-3.0 program; its output is not covered 
 from __future__ import annotations
 
 import json
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
+
+from emoscope.testing import speak
 
 RATE = 16000
 GAP_S = 1.0
@@ -80,37 +79,12 @@ SCRIPT = [
 ]
 
 
-def speak(text: str, voice: str, wpm: int, pitch: int, amplitude: int) -> np.ndarray:
-    """Return espeak-ng's speech for ``text`` as 16 kHz mono float32."""
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "s.wav"
-        subprocess.run(
-            [
-                "espeak-ng",
-                "-v",
-                voice,
-                "-s",
-                str(wpm),
-                "-p",
-                str(pitch),
-                "-a",
-                str(amplitude),
-                "-w",
-                str(wav),
-                text,
-            ],
-            check=True,
-        )
-        data, rate = sf.read(wav, dtype="float32")
-    return soxr.resample(data, rate, RATE).astype(np.float32)
-
-
 def main() -> None:
     """Write the demo files next to this script."""
     here = Path(__file__).parent
     pieces, truth, t = [np.zeros(int(0.5 * RATE), np.float32)], [], 0.5
     for speaker, voice, emotion, wpm, pitch, amp, text in SCRIPT:
-        speech = speak(text, voice, wpm, pitch, amp)
+        speech = speak(text, voice=voice, wpm=wpm, pitch=pitch, amplitude=amp)
         # trim espeak's own leading/trailing silence so that the truth times are tight
         voiced = np.flatnonzero(np.abs(speech) > 1e-3)
         speech = speech[voiced[0] : voiced[-1] + 1]

@@ -9,16 +9,10 @@ from typing import Any
 
 import pytest
 
+from emoscope.testing import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
+
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = list(BASE_CHROMIUM_ARGS)
 
 
 @pytest.fixture(scope="session")

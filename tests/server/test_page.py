@@ -9,17 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from emoscope.testing import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
+
 from .conftest import TOKEN, LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    *BASE_CHROMIUM_ARGS,
     # a fake microphone (a beeping tone) that needs no permission prompt
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",

@@ -79,3 +79,15 @@ def speak(
         )
         data, rate = sf.read(out, dtype="float32")
     return soxr.resample(data, rate, RATE).astype(np.float32)
+
+
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+"""Flags for headless Chromium in tests: no sandbox (root), and no background connections."""
