@@ -28,7 +28,8 @@ from emoscope.pipeline import AnalyzeConfig, analyze, prepare
 config = AnalyzeConfig(**json.loads(sys.argv[2]))
 prepare(config)
 load_s = time.perf_counter() - t0
-rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from emoscope.testing import peak_rss_mb
+rss_loaded = peak_rss_mb()
 t1 = time.perf_counter()
 u0 = resource.getrusage(resource.RUSAGE_SELF)
 doc = analyze(sys.argv[1], config)
@@ -38,7 +39,7 @@ cpu_s = u1.ru_utime - u0.ru_utime + u1.ru_stime - u0.ru_stime
 print(json.dumps({
     "load_s": load_s, "run_s": run_s, "cpu_s": cpu_s, "duration_s": doc.recording.duration_s,
     "segments": len(doc.segments), "rss_loaded_mb": rss_loaded,
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_rss_mb": peak_rss_mb(),
 }))
 """
 

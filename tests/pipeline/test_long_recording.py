@@ -11,15 +11,16 @@ import pytest
 from emoscope.testing.recordings import SENTENCES, write_long_conversation
 
 CHILD = r"""
-import json, resource, sys
+import json, sys
 from emoscope.pipeline import AnalyzeConfig, analyze
+from emoscope.testing import peak_rss_mb
 doc = analyze(sys.argv[1], AnalyzeConfig(model="chance"))
 print(json.dumps({
     "duration_s": doc.recording.duration_s,
     "segments": len(doc.segments),
     "last_end": doc.segments[-1].end,
     "words": sum(len(s.words) for s in doc.segments),
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_rss_mb": peak_rss_mb(),
 }))
 """
 
