@@ -27,8 +27,12 @@ system-deps:
 	  else echo "note: install espeak-ng and chromium for the tests that need them (they skip otherwise)"; fi; }
 
 demo: $(STAMP)
-	$(BIN)/emoscope analyze samples/demo.flac -o $(DEMO_OUT) --overwrite
-	@echo "Outputs: $(CURDIR)/$(DEMO_OUT)/ (demo.json, emoscope.prediction/1)"
+	$(BIN)/emoscope analyze samples/demo.flac -o $(DEMO_OUT) --overwrite --speakers auto \
+	  --export html --export emotionml --export fhir --export csv
+	@echo "Outputs in $(CURDIR)/$(DEMO_OUT)/:"
+	@echo "  demo.json          the prediction document (emoscope.prediction/1; emoscope schema)"
+	@echo "  demo.html          the readable report: open it in a browser"
+	@echo "  demo.emotionml.xml, demo.fhir.json, demo.csv   exports for other systems"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
