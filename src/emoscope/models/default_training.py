@@ -3,8 +3,8 @@
 Everything here is seeded and single-order, so the same data, code and machine give the same
 arrays bit for bit (``emoscope train-default`` checks this against the shipped weights).
 
-- :func:`load_ravdess` / :func:`load_meld`: the training corpora as utterances (through the
-  corpus recipes of :mod:`emoscope.data.recipes` when present, else a small built-in parser).
+- :func:`load_ravdess` / :func:`load_meld`: the training corpora as utterances, through the
+  corpus recipes of :mod:`emoscope.data.recipes` (so ids and speakers match evaluation's).
 - :func:`fit_head`: a standardised linear (logistic regression) or one-hidden-layer MLP head,
   returned as plain arrays that :class:`emoscope.models.default.Head` runs in numpy.
 - :func:`cross_validate_audio`: actor-grouped cross-validation on RAVDESS.
