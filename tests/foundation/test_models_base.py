@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,14 +36,15 @@ class LoudnessModel:
 
 
 @pytest.fixture(autouse=True)
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    register_model(
-        "loudness",
-        LoudnessConfig,
-        LoudnessModel,
-        from_path=lambda p: LoudnessConfig() if (p / "loudness.json").exists() else None,
-    )
+def registered() -> Iterator[None]:
+    with base.MODELS.scoped():
+        register_model(
+            "loudness",
+            LoudnessConfig,
+            LoudnessModel,
+            from_path=lambda p: LoudnessConfig() if (p / "loudness.json").exists() else None,
+        )
+        yield
 
 
 def test_register_and_load_with_overrides() -> None:

@@ -75,9 +75,8 @@ class KeywordLoudness:
 
 @pytest.fixture(scope="module")
 def doc(demo_sample):
-    # registered for this module only (a copy of the registry), so that no other test sees it
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    # registered for this module only (a scoped registry), so that no other test sees it
+    with base.MODELS.scoped():
         register_model(NAME, KeywordConfig, KeywordLoudness)
         KeywordLoudness.seen_frames.clear()
         yield analyze(demo_sample, AnalyzeConfig(model=NAME))

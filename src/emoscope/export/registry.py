@@ -7,7 +7,6 @@ imported on the first look-up so that ``import emoscope.export`` stays light.
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emoscope.errors import UnknownNameError
+from emoscope.registry import Registry
 from emoscope.types import PredictionDocument
 
 BUILTIN_MODULES: tuple[str, ...] = (
@@ -40,8 +39,10 @@ class Exporter:
     description: str = ""
 
 
-_REGISTRY: dict[str, Exporter] = {}
-_LOADED: list[bool] = [False]
+EXPORTERS: Registry[Exporter] = Registry(
+    "export format", known="Known formats", modules=BUILTIN_MODULES
+)
+"""The registry of export formats (use :func:`register_exporter` to add one)."""
 
 
 def register_exporter(
@@ -64,27 +65,12 @@ def register_exporter(
     Raises:
         ValueError: If ``name`` is taken.
     """
-    if name in _REGISTRY:
-        raise ValueError(f"An export format named {name!r} is already registered.")
-    _REGISTRY[name] = Exporter(name, suffix, media_type, render, description)
-
-
-def _load_builtins() -> None:
-    if _LOADED[0]:
-        return
-    _LOADED[0] = True
-    for module in BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    EXPORTERS.register(name, Exporter(name, suffix, media_type, render, description))
 
 
 def available_formats() -> list[str]:
     """Return the registered format names, sorted."""
-    _load_builtins()
-    return sorted(_REGISTRY)
+    return EXPORTERS.names()
 
 
 def get_exporter(fmt: str) -> Exporter:
@@ -93,13 +79,7 @@ def get_exporter(fmt: str) -> Exporter:
     Raises:
         UnknownNameError: Listing the known formats.
     """
-    _load_builtins()
-    try:
-        return _REGISTRY[fmt]
-    except KeyError:
-        raise UnknownNameError(
-            f"No export format named {fmt!r}. Known formats: {', '.join(sorted(_REGISTRY))}."
-        ) from None
+    return EXPORTERS.get(fmt)
 
 
 def export_bytes(doc: PredictionDocument, fmt: str, **options: Any) -> bytes:

@@ -30,9 +30,7 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
-import logging
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,9 +40,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from emoscope.errors import UnknownNameError, UsageError
+from emoscope.registry import Registry
 from emoscope.types import Utterance
-
-log = logging.getLogger(__name__)
 
 MODALITIES = frozenset({"audio", "text"})
 
@@ -114,8 +111,13 @@ class ModelEntry:
     from_path: Callable[[Path], ModelConfig | None] | None = None
 
 
-_REGISTRY: dict[str, ModelEntry] = {}
-_PLUGINS_LOADED: list[bool] = [False]
+MODELS: Registry[ModelEntry] = Registry(
+    "model",
+    known="Known models",
+    modules=PLUGIN_MODULES,
+    hint="; or give the path of a model directory",
+)
+"""The registry of model backends (use :func:`register_model` to add one)."""
 
 
 def register_model(
@@ -137,28 +139,12 @@ def register_model(
     Raises:
         ValueError: If ``name`` is already registered.
     """
-    if name in _REGISTRY:
-        raise ValueError(f"A model named {name!r} is already registered; choose another name.")
-    _REGISTRY[name] = ModelEntry(name, config_cls, model_cls, from_path)
-
-
-def _load_plugins() -> None:
-    if _PLUGINS_LOADED[0]:
-        return
-    _PLUGINS_LOADED[0] = True
-    for module in PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            log.debug("model plug-in module %s is not present", module)
+    MODELS.register(name, ModelEntry(name, config_cls, model_cls, from_path))
 
 
 def available_models() -> list[str]:
     """Return the registered backend names, sorted."""
-    _load_plugins()
-    return sorted(_REGISTRY)
+    return MODELS.names()
 
 
 def get_entry(name: str) -> ModelEntry:
@@ -167,14 +153,7 @@ def get_entry(name: str) -> ModelEntry:
     Raises:
         UnknownNameError: Listing the known names.
     """
-    _load_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"No model named {name!r}. Known models: {', '.join(sorted(_REGISTRY)) or 'none'}; "
-            "or give the path of a model directory."
-        ) from None
+    return MODELS.get(name)
 
 
 def load_model(spec: str, **overrides: Any) -> EmotionModel:
@@ -189,15 +168,14 @@ def load_model(spec: str, **overrides: Any) -> EmotionModel:
     Raises:
         UnknownNameError: If the name is unknown and no backend recognises the path.
     """
-    _load_plugins()
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    if spec in _REGISTRY:
-        entry = _REGISTRY[spec]
+    if spec in MODELS:
+        entry = MODELS.get(spec)
         config = entry.config_cls.from_dict(overrides)
         return entry.model_cls(config)
     path = Path(spec).expanduser()
     if path.is_dir():
-        for entry in _REGISTRY.values():
+        for _, entry in MODELS.items():
             if entry.from_path is None:
                 continue
             config = entry.from_path(path)
@@ -208,11 +186,11 @@ def load_model(spec: str, **overrides: Any) -> EmotionModel:
         raise UsageError(
             f"{path}: no model backend recognises this directory. Expected a transformers "
             f"checkpoint of a supported family or a saved emoscope model. Known models: "
-            f"{', '.join(sorted(_REGISTRY))}."
+            f"{', '.join(MODELS.names())}."
         )
     raise UnknownNameError(
         f"No model named {spec!r} and no such directory. Known models: "
-        f"{', '.join(sorted(_REGISTRY)) or 'none'}; or give the path of a model directory."
+        f"{', '.join(MODELS.names()) or 'none'}; or give the path of a model directory."
     )
 
 

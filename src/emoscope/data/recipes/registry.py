@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from emoscope.data.manifest import Manifest
-from emoscope.errors import UnknownNameError, UsageError
+from emoscope.errors import UsageError
+from emoscope.registry import Registry
 
 RecipeFunc = Callable[..., Manifest]
 
@@ -41,7 +42,12 @@ class Recipe:
         return {n: p.default for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-_RECIPES: dict[str, Recipe] = {}
+RECIPES: Registry[Recipe] = Registry(
+    "corpus recipe",
+    modules=("emoscope.data.recipes",),
+    normalize=lambda name: name.strip().lower(),
+)
+"""The registry of corpus recipes (use :func:`register_recipe` to add one)."""
 
 
 def register_recipe(name: str) -> Callable[[RecipeFunc], RecipeFunc]:
@@ -54,23 +60,16 @@ def register_recipe(name: str) -> Callable[[RecipeFunc], RecipeFunc]:
     """
 
     def decorate(func: RecipeFunc) -> RecipeFunc:
-        if name in _RECIPES:
-            raise ValueError(f"A corpus recipe named {name!r} is already registered.")
         doc = (func.__doc__ or "").strip().splitlines()
-        _RECIPES[name] = Recipe(name, func, doc[0] if doc else "")
+        RECIPES.register(name, Recipe(name, func, doc[0] if doc else ""))
         return func
 
     return decorate
 
 
-def _load() -> None:
-    import emoscope.data.recipes  # noqa: F401  (registers every recipe)
-
-
 def available_recipes() -> list[str]:
     """Return the names of the registered recipes, sorted."""
-    _load()
-    return sorted(_RECIPES)
+    return RECIPES.names()
 
 
 def get_recipe(name: str) -> Recipe:
@@ -79,13 +78,7 @@ def get_recipe(name: str) -> Recipe:
     Raises:
         UnknownNameError: Listing the known recipes.
     """
-    _load()
-    key = name.strip().lower()
-    if key not in _RECIPES:
-        raise UnknownNameError(
-            f"No corpus recipe named {name!r}. Known: {', '.join(sorted(_RECIPES))}."
-        )
-    return _RECIPES[key]
+    return RECIPES.get(name)
 
 
 def prepare(name: str, corpus_dir: str | Path, **options: Any) -> Manifest:
