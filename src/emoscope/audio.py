@@ -107,7 +107,10 @@ def audio_info(path: Path) -> AudioInfo:
                 duration = container.duration / 1_000_000
             else:
                 duration = 0.0
-            return AudioInfo(path, int(stream.rate), int(stream.channels), duration, "av")
+            rate, channels = int(stream.rate or 0), int(stream.channels or 0)
+            if rate <= 0 or channels <= 0:
+                raise AudioError(f"{path}: not a readable audio file (no sample rate or channels).")
+            return AudioInfo(path, rate, channels, duration, "av")
     except AudioError:
         raise
     except Exception as exc:  # PyAV raises many types (InvalidDataError, ValueError...)
@@ -247,7 +250,9 @@ def iter_chunks(
     """Yield ``(start_s, samples)`` of consecutive chunks without loading the whole file.
 
     Memory stays bounded by the chunk length, whatever the file's length. Files that only PyAV
-    reads are decoded frame by frame and resampled as a stream.
+    reads are decoded frame by frame and resampled as a stream. A file whose header promises
+    more audio than could be decoded (truncated) raises :class:`AudioError` once its decodable
+    part has been read, before the last chunk.
 
     Examples:
         >>> import soundfile as sf, tempfile, pathlib
@@ -291,6 +296,7 @@ def iter_chunks(
         raise AudioError(
             f"{path}: decoding failed after {offset / sample_rate:.1f} s ({exc})."
         ) from exc
+    _check_complete(path, (offset + len(buffer)) / sample_rate)
     if len(buffer):
         yield offset / sample_rate, buffer
     elif offset == 0:

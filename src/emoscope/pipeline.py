@@ -36,8 +36,7 @@ import numpy as np
 
 from emoscope import __version__
 from emoscope.audio import TARGET_SAMPLE_RATE, audio_info, iter_chunks, sha256_file
-from emoscope.audio import _check_complete as check_complete
-from emoscope.errors import AudioError, EmoscopeError, UnknownNameError, UsageError
+from emoscope.errors import EmoscopeError, UnknownNameError, UsageError
 from emoscope.frontend.asr import EncoderFrames
 from emoscope.frontend.checks import CheckOptions, check_alignment
 from emoscope.frontend.loaders import ModelCache, shared_cache
@@ -377,11 +376,6 @@ def analyze(
     transcript = read_transcript(Path(config.transcript)) if config.transcript else None
     notes: list[str] = []
     info = audio_info(path)
-    if info.sample_rate <= 0 or info.channels <= 0:
-        raise AudioError(
-            f"{path}: not a readable audio file (no audio stream with a sample rate). "
-            "Supported: wav, flac, ogg/opus, mp3, m4a/aac and other FFmpeg formats."
-        )
     predictor = _load_predictor(config.model, cache, notes)
 
     # pass 1: voice activity over the whole recording
@@ -391,7 +385,6 @@ def analyze(
             yield chunk
 
     activity = cache.vad().run(chunks())
-    check_complete(path, activity.duration_s)  # a truncated file fails like load_audio's
     duration = round(activity.duration_s, 3)
     report("vad", duration, duration)
     digest = sha256_file(path)

@@ -147,3 +147,11 @@ def test_info_reads_header_without_decoding(tmp_path: Path) -> None:
     info = audio_info(path)
     assert (info.sample_rate, info.channels, info.duration_s) == (32000, 2, 1.0)
     assert sf.info(str(path)).frames == 32000
+
+
+def test_iter_chunks_refuses_a_truncated_file(tmp_path: Path) -> None:
+    full = write_audio(tmp_path / "full.wav", tone(3.0))
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[: len(full.read_bytes()) // 3])
+    with pytest.raises(AudioError, match=r"cut\.wav: the file is truncated"):
+        list(iter_chunks(cut, chunk_s=1.0))
