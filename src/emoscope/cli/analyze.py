@@ -32,17 +32,12 @@ def export_suffixes(formats: list[str]) -> dict[str, str]:
     """Return each export format's file suffix, checking the names first.
 
     Raises:
-        UsageError: If the exports are not available or a format is unknown (lists the known).
+        UsageError: If a format is unknown (lists the known ones).
     """
     if not formats:
         return {}
-    try:
-        from emoscope.export import available_formats, get_exporter
-    except ModuleNotFoundError:
-        raise UsageError(
-            "--export is not available in this installation (no emoscope.export module); "
-            "the JSON document is always written."
-        ) from None
+    from emoscope.export import available_formats, get_exporter
+
     known = available_formats()
     unknown = [f for f in formats if f not in known]
     if unknown:

@@ -7,7 +7,6 @@ process boundary.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import inspect
 import logging
 import traceback
@@ -18,26 +17,15 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def privacy_available() -> bool:
-    """Whether :func:`emoscope.privacy.apply_privacy` exists in this installation."""
-    return importlib.util.find_spec("emoscope.privacy") is not None
-
-
 def offline_guard_in_worker() -> bool:
     """Install the offline guard in a worker process, as the CLI does in the service's own.
 
     Downloads stay blocked unless the service was started with ``--allow-download`` (the
     setting reaches the worker through the environment). Returns whether a guard was installed.
     """
-    if not privacy_available():
-        return False
     from emoscope import privacy
 
-    install = getattr(privacy, "install_offline_guard", None)
-    if install is None:
-        return False
-    allowed = getattr(privacy, "downloads_allowed", lambda: False)()
-    install(allow_download=allowed)
+    privacy.install_offline_guard(allow_download=privacy.downloads_allowed())
     return True
 
 

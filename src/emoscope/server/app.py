@@ -24,7 +24,6 @@ from pydantic import BaseModel, Field, ValidationError
 
 from emoscope import __version__
 from emoscope.errors import AudioError
-from emoscope.server.analysis import privacy_available
 from emoscope.server.errors import ApiError, ErrorBody, install_error_handlers
 from emoscope.server.exports import check_format, export_formats, render_export
 from emoscope.server.jobs import Job, JobOptions, display_name, new_job_id, parse_job_id
@@ -47,7 +46,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         413: "Upload larger than the limit.",
         415: "The upload is not audio (judged by its content, not its name).",
         422: "Invalid options, or audio that cannot be decoded.",
-        501: "Reports, exports or privacy options are not in this version.",
         503: "The queue is full; retry later.",
     }.items()
 }
@@ -129,10 +127,8 @@ def _view(service: Service, job: Job, *, with_document: bool) -> JobView:
 
 def label_colours() -> dict[str, str]:
     """Return the HTML report's label colours, so the page and the report agree."""
-    try:
-        from emoscope.report.style import LABEL_COLOURS
-    except ImportError:
-        return {}
+    from emoscope.report.style import LABEL_COLOURS
+
     return dict(LABEL_COLOURS)
 
 
@@ -274,7 +270,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             export_formats=export_formats(),
             models=model_names(),
             label_colours=label_colours(),
-            privacy_options=privacy_available(),
+            privacy_options=True,
         )
 
     @api.post("/analyses", status_code=202, response_model=JobView, summary="Upload a recording")
@@ -311,13 +307,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 "unknown_model",
                 f"No model named {options.model!r}. Known models: {', '.join(known)}. (Model "
                 "folders can be used from the command line, not through the service.)",
-            )
-        if (options.redact or options.no_transcript) and not privacy_available():
-            raise ApiError(
-                501,
-                "not_available",
-                "The redact and no_transcript options need emoscope.privacy, which is not in "
-                "this version.",
             )
         if service.pool.queued >= settings.max_queued:
             raise ApiError(

@@ -27,7 +27,6 @@ _STATUS_CODES = {
     415: "not_audio",
     422: "invalid_request",
     500: "internal_error",
-    501: "not_available",
     503: "unavailable",
 }
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from emoscope.server.errors import ApiError
 
 
-def exports_available() -> bool:
-    """Whether :mod:`emoscope.export` is installed in this version."""
-    return importlib.util.find_spec("emoscope.export") is not None
-
-
 def export_formats() -> list[str]:
-    """Return the export formats this installation offers (empty without the export module)."""
-    if not exports_available():
-        return []
+    """Return the export formats this installation offers."""
     from emoscope.export import available_formats
 
     return sorted(available_formats())
@@ -26,16 +18,8 @@ def check_format(fmt: str) -> None:
     """Raise unless ``fmt`` is an export format of this installation.
 
     Raises:
-        ApiError: 501 without the export module, 404 for a format it does not offer.
+        ApiError: 404 for a format it does not offer.
     """
-    if not exports_available():
-        what = "The HTML report is" if fmt == "html" else "Exports are"
-        raise ApiError(
-            501,
-            "not_available",
-            f"{what} not available in this version of emoscope (no emoscope.export module). "
-            "The prediction document is in GET /v1/analyses/{id}.",
-        )
     formats = export_formats()
     if fmt not in formats:
         raise ApiError(
@@ -54,7 +38,7 @@ def render_export(document: dict[str, Any], fmt: str, *, name: str) -> tuple[byt
         name: The download's base name.
 
     Raises:
-        ApiError: 501 without the export module, 404 for a format it does not offer.
+        ApiError: 404 for a format it does not offer.
     """
     check_format(fmt)
     from emoscope.export import export_bytes, get_exporter
