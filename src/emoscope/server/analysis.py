@@ -6,8 +6,6 @@ process boundary.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import logging
 import traceback
 from collections.abc import Callable
@@ -32,24 +30,13 @@ def offline_guard_in_worker() -> bool:
 def build_config(options: dict[str, Any]) -> Any:
     """Return the :class:`~emoscope.pipeline.AnalyzeConfig` for a job's options.
 
-    Options that are fields of ``AnalyzeConfig`` are set there; the others (``speakers`` or
-    ``language`` on a version of the pipeline without them) go into its ``extra`` mapping.
+    Every job option but ``keep_upload`` (the service's own) is a field of ``AnalyzeConfig``.
     """
     from emoscope.pipeline import AnalyzeConfig
 
-    names = _config_fields()
-    wanted = {k: v for k, v in options.items() if k != "keep_upload" and v is not None}
-    known = {k: v for k, v in wanted.items() if k in names}
-    extra = {k: v for k, v in wanted.items() if k not in names and k != "model"}
-    if extra and "extra" in names:
-        known["extra"] = extra
-    return AnalyzeConfig(**known)
-
-
-def _config_fields() -> set[str]:
-    from emoscope.pipeline import AnalyzeConfig
-
-    return {f.name for f in dataclasses.fields(AnalyzeConfig)}
+    return AnalyzeConfig(
+        **{k: v for k, v in options.items() if k != "keep_upload" and v is not None}
+    )
 
 
 def run_analysis(
@@ -71,16 +58,7 @@ def run_analysis(
     from emoscope.schema import validate_document
 
     try:
-        kwargs: dict[str, Any] = {}
-        if progress is not None and "progress" in inspect.signature(analyze).parameters:
-            kwargs["progress"] = progress
-        doc = analyze(Path(upload), build_config(options), **kwargs)
-        pipeline_privacy = {"redact", "no_transcript"} <= _config_fields()
-        if (options.get("redact") or options.get("no_transcript")) and not pipeline_privacy:
-            from emoscope.privacy import apply_privacy
-
-            redact, no_transcript = bool(options.get("redact")), bool(options.get("no_transcript"))
-            doc = apply_privacy(doc, redact=redact, no_transcript=no_transcript)
+        doc = analyze(Path(upload), build_config(options), progress=progress)
         data = doc.to_json_dict()
         validate_document(data, source="the analysis result")
         return {"document": data}
