@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -92,11 +94,26 @@ def test_missing_modality(shared_data, model):
 
 
 @pytest.mark.data
-def test_speaker_normalisation_uses_the_speaker_head(shared_data):
-    utts = _ravdess(shared_data, (5,), per_actor=True)
+def test_speaker_adaptation_uses_the_speaker_head_and_not_the_batch(shared_data):
+    five, six = (_ravdess(shared_data, (a,), per_actor=True) for a in (5, 6))  # 14 clips each
+    utts = five + six
     plain = load_model("default", modality="audio").predict_proba(utts)
-    spk = load_model("default", modality="audio", speaker_norm=True)
-    normed = spk.predict_proba(utts)
-    assert not np.allclose(plain, normed)
-    # too few utterances of the speaker: the plain head
-    np.testing.assert_allclose(spk.predict_proba(utts[:3]), plain[:3], atol=1e-9)
+    model = load_model("default", modality="audio")
+    used = model.adapt_speakers(five + [Utterance(id="x", audio="/missing.wav", speaker="z")])
+    assert used == {"ravdess/05": 14}  # one speaker adapted; "z" has too few utterances
+    assert model.adapted_speakers == ("ravdess/05",)
+    adapted = model.predict_proba(utts)
+    assert not np.allclose(plain[:14], adapted[:14])  # actor 05: the speaker head
+    np.testing.assert_allclose(adapted[14:], plain[14:], atol=1e-12)  # actor 06: plain head
+    # the statistics come from the adaptation set, so a batch of one gives the same result
+    one = np.concatenate([model.predict_proba([u]) for u in utts[:3]])
+    np.testing.assert_allclose(one, adapted[:3], atol=1e-12)
+    # the adapted statistics are exactly the speaker's feature mean and standard deviation
+    x = model.audio_features(utts[:14])
+    mean, sd = model._speaker_stats["ravdess/05"]
+    np.testing.assert_allclose(mean, x.mean(0), rtol=1e-10)
+    np.testing.assert_allclose(sd, x.std(0), rtol=1e-10)
+    # a clip that cannot be decoded is skipped; the speaker's other clips still count
+    broken = [replace(u, speaker="y") for u in six[:8]]
+    broken.append(replace(six[8], speaker="y", audio="/no.wav"))
+    assert model.adapt_speakers(broken) == {"y": 8}

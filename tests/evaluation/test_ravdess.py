@@ -8,8 +8,7 @@ import pytest
 
 from emoscope.cli import main
 from emoscope.data.recipes import prepare
-from emoscope.errors import EmoscopeError
-from emoscope.models.base import available_models, load_model
+from emoscope.models.base import load_model
 
 
 def actors(manifest, numbers):
@@ -41,18 +40,15 @@ def test_egemaps_baseline_across_actors(shared_data, tmp_path):
     assert main(["evaluate", str(seen), "--model", str(model_dir), "-o", str(tmp_path / "s")]) == 0
     leak = json.loads((tmp_path / "s" / "metrics.json").read_text())["leakage"]
     assert leak[0]["speakers"] == ["ravdess/01"] and leak[0]["utterances"] == 60
+    # a model that cannot adapt to speakers says so instead of ignoring --speaker-adapt
+    args = ["evaluate", str(seen), "--model", str(model_dir), "-o", str(tmp_path / "a")]
+    assert main([*args, "--speaker-adapt"]) == 2
 
 
 @pytest.mark.data
 @pytest.mark.slow
 def test_default_model_on_ravdess_actors(shared_data, tmp_path):
-    if "default" not in available_models():
-        pytest.skip("the default model is not registered in this build")
-    try:
-        model = load_model("default")
-        model.predict_proba([])
-    except EmoscopeError as exc:  # e.g. weights not trained yet; its own tests cover loading
-        pytest.skip(f"the default model cannot load here: {exc}")
+    model = load_model("default")
     full = prepare("ravdess", shared_data / "ravdess")
     test = actors(full, (19, 20)).to_jsonl(tmp_path / "test.jsonl")
     run = tmp_path / "run"
@@ -66,3 +62,15 @@ def test_default_model_on_ravdess_actors(shared_data, tmp_path):
     assert [x["speakers"] for x in metrics["leakage"] if x["speakers"]] == (
         [overlap] if overlap else []
     )
+    # adapted to each test speaker from their own unlabelled clips: the speaker head decides
+    adapted = tmp_path / "adapted"
+    args = ["evaluate", str(test), "--model", "default", "-o", str(adapted), "--speaker-adapt"]
+    assert main(args) == 0
+    second = json.loads((adapted / "metrics.json").read_text())
+    assert second["speaker_adaptation"] == {"all": {"ravdess/19": 60, "ravdess/20": 60}}
+    assert second["n"] == 120 and second["errors"] == 0 and second["ua"] > 0.3
+    assert second["config"]["run_hash"]["speaker_adapt"] is True
+    first = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
+    later = [json.loads(line) for line in (adapted / "predictions.jsonl").read_text().splitlines()]
+    assert [p["id"] for p in first] == [p["id"] for p in later]
+    assert any(a["probabilities"] != b["probabilities"] for a, b in zip(first, later, strict=True))

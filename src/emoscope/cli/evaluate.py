@@ -57,6 +57,12 @@ def evaluate_command(
         "--cross-validate",
         help="Fit a trainable model per fold on the other folds (speaker-independent CV).",
     ),
+    speaker_adapt: bool = typer.Option(
+        False,
+        "--speaker-adapt",
+        help="Normalise audio features per test speaker, from that speaker's own (unlabelled) "
+        "utterances, before predicting (models that can, e.g. default).",
+    ),
     batch_size: int = typer.Option(16, "--batch-size", help="Utterances per batch."),
     resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples for the CIs."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
@@ -90,6 +96,7 @@ def evaluate_command(
         folds=parse_folds(folds),
         train_manifest=train_manifest,
         cross_validate=cross_validate,
+        speaker_adapt=speaker_adapt,
         batch_size=batch_size,
         n_resamples=resamples,
         seed=seed,

@@ -63,6 +63,9 @@ class EvaluateConfig:
         train_manifest: Fit the (trainable) model on this manifest first.
         cross_validate: Fit the (trainable) model once per fold on the other folds and predict
             that fold (speaker-independent when the folds are by speaker).
+        speaker_adapt: Before predicting, let the model learn each test speaker's feature
+            statistics from that speaker's (unlabelled) test utterances (models with
+            ``adapt_speakers``, e.g. ``default``): transductive, still speaker-independent.
         batch_size: Utterances per ``predict_proba`` call and per stored transaction.
         n_resamples: Bootstrap resamples of the 95% intervals.
         seed: Bootstrap seed.
@@ -75,6 +78,7 @@ class EvaluateConfig:
     folds: tuple[int, ...] | None = None
     train_manifest: Path | None = None
     cross_validate: bool = False
+    speaker_adapt: bool = False
     batch_size: int = 16
     n_resamples: int = BOOTSTRAP_RESAMPLES
     seed: int = 0
@@ -114,6 +118,7 @@ def run_key(config: EvaluateConfig) -> dict[str, Any]:
         if config.train_manifest is None
         else sha256_file(config.train_manifest),
         "cross_validate": config.cross_validate,
+        "speaker_adapt": config.speaker_adapt,
         "n_resamples": config.n_resamples,
         "seed": config.seed,
     }
@@ -245,6 +250,32 @@ def _check_model_record(store: RunStore, task: str, record: dict[str, Any]) -> s
     )
 
 
+def _adapt_speakers(
+    model: Any,
+    config: EvaluateConfig,
+    utterances: Sequence[Utterance],
+    status: Callable[[str], None] | None,
+) -> dict[str, int]:
+    """Adapt ``model`` to the speakers of ``utterances`` (all of a task, done or not).
+
+    All of the task's utterances, also those a resumed run already predicted, so that a
+    resumed run uses the same statistics as an uninterrupted one.
+
+    Raises:
+        UsageError: If the model cannot adapt to speakers.
+    """
+    adapt = getattr(model, "adapt_speakers", None)
+    if not callable(adapt):
+        raise UsageError(
+            f"--speaker-adapt: the model {config.model!r} cannot adapt to speakers (it has no "
+            "adapt_speakers method; the default model has). Drop --speaker-adapt."
+        )
+    if status is not None:
+        n = len({u.speaker for u in utterances if u.speaker})
+        status(f"adapting to {n} speakers")
+    return {str(k): int(v) for k, v in adapt(list(utterances)).items()}
+
+
 def _predict_batch(model: Any, batch: Sequence[Utterance]) -> list[Row]:
     """Predict a batch; when it fails, predict one by one and keep each failure as an error."""
     from emoscope.models.base import check_proba
@@ -340,6 +371,7 @@ def evaluate(
             progress(len(done & {u.id for u in test}), total)
         records: list[dict[str, Any]] = []
         label_maps: dict[str, LabelMap] = {}
+        adaptation: dict[str, dict[str, int]] = {}
         model: Any = None
         for task in tasks:
             if status is not None:
@@ -375,6 +407,8 @@ def evaluate(
                 leakage.append(found)
                 warnings_.append(found["message"])
                 warn(found["message"])
+            if config.speaker_adapt:
+                adaptation[task.name] = _adapt_speakers(model, config, task.utterances, status)
             todo = [u for u in task.utterances if u.id not in done]
             for i in range(0, len(todo), config.batch_size):
                 batch = todo[i : i + config.batch_size]
@@ -409,6 +443,7 @@ def evaluate(
             "config": {**json_safe(dataclasses.asdict(config)), "run_hash": key},
             "manifest": {"path": str(config.manifest), "sha256": key["manifest_sha256"]},
             "leakage": leakage,
+            "speaker_adaptation": adaptation if config.speaker_adapt else None,
             "warnings": warnings_,
             "timing_last_session": session,
             "emoscope_version": _version(),

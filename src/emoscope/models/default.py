@@ -4,9 +4,9 @@ Registered as ``default``. It needs no GPU and no network:
 
 - **audio**: Whisper tiny.en encoder frames (mean and standard deviation over the utterance)
   and the 88 eGeMAPS functionals -> a standardised linear head trained on RAVDESS. A second
-  audio head, trained on features normalised per speaker, is used when
-  ``speaker_norm=True`` and the batch holds enough utterances of a speaker (the statistics
-  then come from those utterances: a deliberate exception to batch independence).
+  audio head, trained on features normalised per speaker, is used for the speakers the model
+  was adapted to with :meth:`DefaultModel.adapt_speakers` (their feature statistics come from
+  their own utterances, no labels needed).
 - **text**: all-MiniLM-L6-v2 embeddings of the transcript and of its preceding turns
   (``Utterance.context``) -> a linear head trained on MELD train.
 - **fusion**: a weighted product of experts, ``log p = sum_m w_m log p_m`` renormalised, over
@@ -161,11 +161,8 @@ class DefaultModelConfig(ModelConfig):
     Args:
         modality: ``"audio"``, ``"text"`` or ``"both"`` (fusion; either alone when the other
             is missing).
-        speaker_norm: Normalise audio features per speaker over the batch (speakers with at
-            least ``min_speaker_utterances`` utterances in it) and use the head trained that
-            way. Better for corpora and long recordings, but then a prediction depends on the
-            other utterances of its speaker in the batch.
-        min_speaker_utterances: Fewest utterances of a speaker for ``speaker_norm``.
+        min_speaker_utterances: Fewest utterances with audio that
+            :meth:`DefaultModel.adapt_speakers` needs to adapt to a speaker.
         use_context: Give the text head the preceding turns (``Utterance.context``).
         audio_weight: Weight of the audio expert in fusion (``None``: the shipped value).
         text_weight: Weight of the text expert in fusion (``None``: the shipped value).
@@ -175,7 +172,6 @@ class DefaultModelConfig(ModelConfig):
     """
 
     modality: str = "both"
-    speaker_norm: bool = False
     min_speaker_utterances: int = 8
     use_context: bool = True
     audio_weight: float | None = None
@@ -248,9 +244,10 @@ class DefaultModel:
                 "licenses": self.meta.get("licenses", {}),
                 "summary": self.meta.get("summary", {}),
                 "modality": self.config.modality,
-                "speaker_norm": self.config.speaker_norm,
             },
         }
+        self._speaker_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._adapted_features: dict[tuple[str, str], np.ndarray] = {}
 
     # -- features ------------------------------------------------------------------------
 
@@ -263,6 +260,9 @@ class DefaultModel:
 
     def audio_features(self, batch: Sequence[Utterance]) -> np.ndarray:
         """Return the audio feature vectors of utterances that all have audio."""
+        keys = [_audio_file_key(u) for u in batch]
+        if self._adapted_features and all(k in self._adapted_features for k in keys):
+            return np.stack([self._adapted_features[k] for k in keys])
         if self._audio is None:
             from emoscope.features.audio import AudioFeaturizer
 
@@ -305,19 +305,83 @@ class DefaultModel:
 
     # -- prediction ----------------------------------------------------------------------
 
+    # -- speaker adaptation --------------------------------------------------------------
+
+    @property
+    def adapted_speakers(self) -> tuple[str, ...]:
+        """The speakers :meth:`adapt_speakers` has statistics of, sorted."""
+        return tuple(sorted(self._speaker_stats))
+
+    def adapt_speakers(
+        self, utterances: Sequence[Utterance], *, batch_size: int = 16
+    ) -> dict[str, int]:
+        """Learn each speaker's audio feature statistics from their own utterances.
+
+        Unsupervised (no label is read): the mean and standard deviation of the audio features
+        over a speaker's utterances. Afterwards the audio side of those speakers' utterances is
+        z-scored with them and goes through the head trained on per-speaker-normalised
+        features (8 points of UA on RAVDESS, see the model card); other speakers keep the
+        plain head. A prediction then depends on the adaptation set, never on its batch.
+        Speakers with fewer than ``min_speaker_utterances`` utterances with audio are left
+        out; utterances whose audio cannot be decoded are skipped. Calling it again replaces
+        the statistics of the speakers it sees and keeps the others.
+
+        Args:
+            utterances: Utterances with ``speaker`` and audio (others are ignored).
+            batch_size: Utterances per feature batch.
+
+        Returns:
+            The number of utterances used for each adapted speaker.
+        """
+        if "audio_spk" not in self.heads or "audio" not in self.modalities:
+            return {}
+        by_speaker: dict[str, list[Utterance]] = {}
+        for u in utterances:
+            if u.speaker and u.has_audio:
+                by_speaker.setdefault(u.speaker, []).append(u)
+        wanted = [u for us in by_speaker.values() for u in us]
+        wanted = [u for u in wanted if len(by_speaker[u.speaker or ""]) >= self._min_utts]
+        features: dict[tuple[str, str], np.ndarray] = {}
+        for i in range(0, len(wanted), batch_size):
+            part = wanted[i : i + batch_size]
+            try:
+                rows = list(self.audio_features(part))
+                kept = part
+            except Exception:  # noqa: BLE001  (one bad file must not stop the others)
+                rows, kept = [], []
+                for u in part:
+                    try:
+                        rows.append(self.audio_features([u])[0])
+                        kept.append(u)
+                    except Exception:  # noqa: BLE001,S112
+                        continue
+            for u, row in zip(kept, rows, strict=True):
+                features[_audio_file_key(u)] = np.asarray(row, dtype=np.float64)
+        used: dict[str, int] = {}
+        for speaker, us in sorted(by_speaker.items()):
+            x = [features[k] for k in map(_audio_file_key, us) if k in features]
+            if len(x) < self._min_utts:
+                continue
+            x_ = np.stack(x)
+            sd = x_.std(axis=0)
+            self._speaker_stats[speaker] = (x_.mean(axis=0), np.where(sd > 1e-8, sd, 1.0))
+            used[speaker] = len(x)
+        self._adapted_features.update(features)
+        self._last = None
+        return used
+
+    @property
+    def _min_utts(self) -> int:
+        return self.config.min_speaker_utterances
+
     def _audio_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
         x = self.audio_features(batch)
         proba = self.heads["audio"].predict_proba(x)
-        if self.config.speaker_norm and "audio_spk" in self.heads:
-            from emoscope.models.default_training import speaker_normalise
-
-            speakers = np.array([u.speaker or f"\0{i}" for i, u in enumerate(batch)])
-            names, counts = np.unique(speakers, return_counts=True)
-            enough = set(names[counts >= self.config.min_speaker_utterances].tolist())
-            rows = np.array([s in enough for s in speakers])
-            if rows.any():
-                z = speaker_normalise(x[rows], speakers[rows])
-                proba[rows] = self.heads["audio_spk"].predict_proba(z)
+        for i, u in enumerate(batch):
+            stats = self._speaker_stats.get(u.speaker or "")
+            if stats is not None:
+                z = (np.asarray(x[i : i + 1], dtype=np.float64) - stats[0]) / stats[1]
+                proba[i] = self.heads["audio_spk"].predict_proba(z)[0]
         return proba
 
     def _key(self, batch: Sequence[Utterance]) -> tuple:
@@ -421,6 +485,15 @@ class DefaultModel:
         if not batch:
             return np.zeros((0, len(self.labels)))
         return self.fuse(self._per_modality(batch))
+
+
+def _audio_file_key(u: Utterance) -> tuple[str, str]:
+    """What identifies an utterance's audio among the adapted ones: its id and its source."""
+    if u.waveform is not None:
+        from emoscope.features.cache import audio_key
+
+        return (u.id, audio_key(u.waveform))
+    return (u.id, f"{u.audio}|{u.start}|{u.end}")
 
 
 def _from_path(path: Path) -> DefaultModelConfig | None:
