@@ -91,21 +91,34 @@ def test_finetune_cli_cross_validates_and_adapters_load_in_evaluate(
     assert metrics["model"]["info"]["adapter_id"] == "adapter"
 
 
-def test_cuda_only_options_fail_clearly_on_cpu(
+def test_bad_options_fail_clearly(
     tiny_model: Path, pitch_task: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import torch
 
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
     args = _finetune_args(pitch_task, tiny_model, tmp_path / "x")
-    assert main([*args, "--mixed-precision", "bf16"]) == 2
-    assert "needs a CUDA GPU" in capsys.readouterr().err
-    assert main([*args, "--load-in-4bit"]) == 2
-    assert "QLoRA" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main([*args, "--mixed-precision", "fp16"]) == 2
+        assert "fp16 needs a CUDA GPU" in capsys.readouterr().err
     assert main([*args, "--head", "svm"]) == 2
     assert main(["merge-adapter", str(tmp_path), "-o", str(tmp_path / "m")]) == 2
     assert "not a PEFT adapter folder" in capsys.readouterr().err
+
+
+def test_qlora_with_bf16_from_the_command_line(
+    tiny_model: Path, pitch_task: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("bitsandbytes")
+    out = tmp_path / "q"
+    args = _finetune_args(pitch_task, tiny_model, out, "--load-in-4bit", "--mixed-precision")
+    args[args.index("--folds") + 1] = "none"
+    assert main([*args, "bf16"]) == 0
+    stored = json.loads((out / "config.json").read_text())["config"]
+    assert stored["load_in_4bit"] is True and stored["mixed_precision"] == "bf16"
+    meta = json.loads((out / "all" / "adapter" / "finetune.json").read_text())
+    assert meta["config"]["load_in_4bit"] is True
+    steps = [json.loads(x)["step"] for x in (out / "all" / "train_log.jsonl").open()]
+    assert steps == [1, 2]
 
 
 def test_classifier_head_trains_and_is_saved_with_the_adapter(

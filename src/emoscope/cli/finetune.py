@@ -81,10 +81,10 @@ def finetune_command(
         True, "--gradient-checkpointing/--no-gradient-checkpointing", help="Save memory."
     ),
     mixed_precision: str = typer.Option(
-        "no", "--mixed-precision", help="no, bf16 or fp16 (CUDA only)."
+        "no", "--mixed-precision", help="no, bf16 (CUDA or CPU) or fp16 (CUDA only)."
     ),
     load_in_4bit: bool = typer.Option(
-        False, "--load-in-4bit", help="QLoRA: 4-bit base weights (CUDA + bitsandbytes)."
+        False, "--load-in-4bit", help="QLoRA: 4-bit NF4 base weights (bitsandbytes; CUDA or CPU)."
     ),
     baseline: bool = typer.Option(
         True, "--baseline/--no-baseline", help="Also score test folds zero-shot (adapter off)."
@@ -99,6 +99,8 @@ def finetune_command(
     Speaker-disjoint validation inside the training folds decides early stopping.
     Adapters: OUT_DIR/<fold>/adapter. Run the same command again to resume.
     """
+    import torch
+    from accelerate import PartialState
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from emoscope.labels import CANONICAL_LABELS
@@ -136,6 +138,9 @@ def finetune_command(
         baseline=baseline,
     )
     fold_plan = parse_folds(folds)
+    # under `accelerate launch` the other processes train silently
+    # (cpu= as make_accelerator does: a plain PartialState() would miss a CPU process group)
+    main_process = PartialState(cpu=not torch.cuda.is_available()).is_main_process
     with Progress(
         TextColumn("[bold]finetune[/] {task.description}"),
         BarColumn(),
@@ -144,6 +149,7 @@ def finetune_command(
         TimeElapsedColumn(),
         console=console_err,
         transient=True,
+        disable=not main_process,
     ) as progress:
         task = progress.add_task("", total=None, loss="-")
 
@@ -153,6 +159,8 @@ def finetune_command(
         report = finetune(
             manifest, config, out_dir, folds=fold_plan, overwrite=overwrite, progress=update
         )
+    if not main_process:
+        return
     summary = report["summary"]
     if "test" in summary:
         ua = summary["test"]["ua"]

@@ -27,7 +27,7 @@ BALANCES: tuple[str, ...] = ("loss", "sampler", "none")
 """Class balance: inverse-frequency loss weights, balanced sampling with replacement, or none."""
 
 PRECISIONS: tuple[str, ...] = ("no", "bf16", "fp16")
-"""Mixed precision (CUDA only)."""
+"""Mixed precision: bf16 on CUDA or CPU (autocast), fp16 on CUDA only."""
 
 DEFAULT_TARGETS: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
 """LoRA target modules of the language model (attention projections of Qwen2-style decoders)."""
@@ -70,8 +70,8 @@ class FinetuneConfig(ModelConfig):
         checkpoint_every: Optimizer steps between training checkpoints (0: at validations only).
         seed: Seed of the folds' validation speakers, batch order, dropout and head init.
         gradient_checkpointing: Recompute activations in the backward pass (less memory).
-        mixed_precision: ``no``, ``bf16`` or ``fp16`` (CUDA only).
-        load_in_4bit: QLoRA: the frozen base in 4 bit (CUDA + bitsandbytes only).
+        mixed_precision: ``no``, ``bf16`` (CUDA or CPU) or ``fp16`` (CUDA only).
+        load_in_4bit: QLoRA: the frozen base in 4-bit NF4 (bitsandbytes; CUDA or CPU).
         dtype: Base weight dtype (``auto``: bfloat16 on CUDA, float32 on CPU).
         baseline: Also score each test fold with the adapter switched off (zero-shot), to show
             the gain (``lm`` head only).

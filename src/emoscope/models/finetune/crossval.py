@@ -287,5 +287,13 @@ def finetune(
         results.append(
             run_fold(config, accelerator, fold_dir, train=train, test=test, on_step=hook)
         )
-    report = write_report(out_dir, results, config=config, folds=folds, dropped=dropped)
+    report = write_report(
+        out_dir,
+        results,
+        config=config,
+        folds=folds,
+        dropped=dropped,
+        write=accelerator.is_main_process,
+    )
+    accelerator.wait_for_everyone()
     return report

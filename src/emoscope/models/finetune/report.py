@@ -120,8 +120,12 @@ def write_report(
     config: FinetuneConfig,
     folds: str | int,
     dropped: int = 0,
+    write: bool = True,
 ) -> dict[str, Any]:
-    """Write ``report.json`` and ``report.md`` into ``out_dir``; return the report."""
+    """Write ``report.json`` and ``report.md`` into ``out_dir``; return the report.
+
+    ``write=False`` only builds it (the other processes of a multi-process run).
+    """
     report = {
         "config": config.to_dict(),
         "folds": folds,
@@ -129,6 +133,8 @@ def write_report(
         "summary": summarize(results),
         "folds_detail": list(results),
     }
+    if not write:
+        return report
     out_dir = Path(out_dir)
     (out_dir / "report.json").write_text(
         json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8"

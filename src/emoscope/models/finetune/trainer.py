@@ -120,26 +120,36 @@ def lalm_config(config: FinetuneConfig, *, device: str, adapter: str | None = No
 
 
 def make_accelerator(config: FinetuneConfig) -> Any:
-    """Return an accelerate ``Accelerator`` (CPU when no GPU; mixed precision only on CUDA).
+    """Return an accelerate ``Accelerator``: CUDA if present, else CPU (also under the launcher).
+
+    ``bf16`` mixed precision runs on CUDA and on CPU (``torch.autocast``); ``fp16`` needs CUDA
+    (its gradient scaler). 4-bit loading is checked where the model loads
+    (:func:`emoscope.models.lalm.loading.load_checkpoint`).
 
     Raises:
-        UsageError: If mixed precision or 4-bit is asked for without CUDA.
+        UsageError: If fp16 is asked for without CUDA.
     """
     import torch
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import DistributedDataParallelKwargs
 
     cuda = torch.cuda.is_available()
-    if not cuda and config.mixed_precision != "no":
+    if not cuda and config.mixed_precision == "fp16":
         raise UsageError(
-            f"--mixed-precision {config.mixed_precision} needs a CUDA GPU; this machine has "
-            "none. Use --mixed-precision no (float32 on CPU)."
+            "--mixed-precision fp16 needs a CUDA GPU (its loss scaler runs there); this machine "
+            "has none. Use --mixed-precision bf16 (CPU autocast) or no (float32)."
         )
-    if not cuda and config.load_in_4bit:
-        raise UsageError(
-            "--load-in-4bit (QLoRA) needs a CUDA GPU and bitsandbytes; this machine has no GPU. "
-            "Drop --load-in-4bit."
-        )
-    return Accelerator(cpu=not cuda, mixed_precision=config.mixed_precision)
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") != config.mixed_precision:
+        # accelerate keeps one precision per process; a later run in the same process (the
+        # Python API, tests) with another one starts a new accelerator state (the process
+        # group, if any, is kept)
+        AcceleratorState._reset_state(reset_partial_state=False)
+    # LoRA on the audio encoder gets no gradient when the prompt has no audio
+    unused = config.audio_encoder_lora and config.condition == "text"
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=unused)
+    return Accelerator(cpu=not cuda, mixed_precision=config.mixed_precision, kwargs_handlers=[ddp])
 
 
 @dataclass
@@ -159,7 +169,21 @@ class Session:
         return self.accelerator.unwrap_model(self.module)
 
     def predict_proba(self, utterances: Sequence[Utterance], *, adapter: bool = True) -> np.ndarray:
-        """Return ``(n, K)`` label probabilities (zero-shot scoring, or the classifier head)."""
+        """Return ``(n, K)`` label probabilities (zero-shot scoring, or the classifier head).
+
+        Under several processes each scores its share and every process gets all the rows
+        (in order), so that they all take the same early-stopping decisions.
+        """
+        acc = self.accelerator
+        if acc.num_processes == 1:
+            return self._predict(utterances, adapter=adapter)
+        from accelerate.utils import gather_object
+
+        with acc.split_between_processes(list(utterances)) as share:
+            mine = self._predict(share, adapter=adapter)
+        return np.concatenate(gather_object([mine]))
+
+    def _predict(self, utterances: Sequence[Utterance], *, adapter: bool) -> np.ndarray:
         import contextlib
 
         import torch
@@ -247,6 +271,7 @@ def open_session(config: FinetuneConfig, accelerator: Any) -> Session:
     )
     gc_kwargs = {"use_reentrant": False}
     if config.load_in_4bit:
+        keep_4bit_differentiable(model)
         model = prepare_model_for_kbit_training(
             model,
             use_gradient_checkpointing=config.gradient_checkpointing,
@@ -283,6 +308,23 @@ def open_session(config: FinetuneConfig, accelerator: Any) -> Session:
     module = TrainModule(lalm, head)
     summary = trainable_summary(module)
     return Session(config, accelerator, module, spec, summary, dtype=model.dtype)
+
+
+def keep_4bit_differentiable(model: Any) -> int:
+    """Keep ``model``'s 4-bit layers in bitsandbytes' differentiable weight layout; return how many.
+
+    On CPUs with AVX512-BF16, bitsandbytes (0.50) repacks a ``Linear4bit``'s weights for a faster
+    inference kernel at its first forward in eval mode without gradients (a validation pass), for
+    good. That kernel has no backward: the training steps after the first validation would then
+    lose, silently, every gradient that flows through the frozen base layers to the LoRA weights
+    below them. Training and validation share the differentiable layout instead.
+    """
+    n = 0
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+            n += 1
+    return n
 
 
 def _optimizer(module: Any, config: FinetuneConfig) -> Any:
@@ -443,6 +485,9 @@ def train_fold(
                 loss = session.loss(batch, y, weights[y])
                 acc.backward(loss / config.grad_accum)
             loss_sum += float(loss.detach()) / config.grad_accum
+        if acc.num_processes > 1:  # the step's loss over every process's micro-batches
+            mean = acc.reduce(torch.tensor(loss_sum, device=acc.device), reduction="mean")
+            loss_sum = float(mean)
         if config.max_grad_norm > 0:
             acc.clip_grad_norm_(params, config.max_grad_norm)
         optimizer.step()

@@ -40,7 +40,7 @@ class LALMConfig(ModelConfig):
         dtype: ``auto`` (bfloat16 on CUDA, float32 on CPU), ``float32``, ``bfloat16``, ``float16``.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ...; ignored when ``device_map`` is set.
         device_map: Passed to ``from_pretrained`` (e.g. ``auto`` to spread over GPUs).
-        load_in_4bit: Load weights in 4 bit with bitsandbytes (needs CUDA).
+        load_in_4bit: Load weights in 4 bit with bitsandbytes (CUDA, or CPU from 0.50).
         allow_download: Let transformers download missing files; off by default (offline). The
             CLI's ``--allow-download`` turns it on too.
         mode: ``score`` (label log-likelihoods), ``choice`` (lettered options) or ``generate``

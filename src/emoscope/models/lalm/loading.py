@@ -81,20 +81,26 @@ def _quantization(config: LALMConfig, dtype: Any) -> Any:
 
     if not config.load_in_4bit:
         return None
-    if not torch.cuda.is_available():
-        raise UsageError(
-            "load_in_4bit needs a CUDA GPU (bitsandbytes 4-bit kernels); this machine has none. "
-            "Drop load_in_4bit or run on a GPU machine."
-        )
     try:
-        import bitsandbytes  # noqa: F401
+        import bitsandbytes
     except ImportError:
         raise UsageError(
             "load_in_4bit needs the bitsandbytes package: pip install 'emoscope[quant]'."
         ) from None
+    version = tuple(int(x) for x in bitsandbytes.__version__.split(".")[:2])
+    if not torch.cuda.is_available() and version < (0, 50):
+        raise UsageError(
+            "load_in_4bit without a CUDA GPU needs bitsandbytes >= 0.50 (its CPU 4-bit backend); "
+            f"found {bitsandbytes.__version__}. pip install -U 'emoscope[quant]'."
+        )
     from transformers import BitsAndBytesConfig
 
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=dtype)
+    return BitsAndBytesConfig(  # QLoRA's choice: NF4 with double quantisation
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=dtype,
+    )
 
 
 def load_checkpoint(config: LALMConfig) -> tuple[Any, Any]:
