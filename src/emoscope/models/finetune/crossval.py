@@ -181,6 +181,7 @@ def run_fold(
     outcome = train_fold(session, fold_dir, train=fit, valid=valid, on_step=on_step)
     result: dict[str, Any] = {
         "fold": fold_dir.name,
+        "processes": accelerator.num_processes,
         "n_train": len(fit),
         "n_valid": len(valid),
         "train_speakers": fit.speakers(),

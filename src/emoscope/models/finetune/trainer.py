@@ -467,6 +467,7 @@ def train_fold(
         "labels": list(config.labels),
         "trainable": session.trainable,
         "fold": fold_dir.name,
+        "processes": acc.num_processes,
     }
     training = Manifest([*train_u, *valid_u])
     params = [p for p in module.parameters() if p.requires_grad]
