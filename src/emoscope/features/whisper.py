@@ -173,9 +173,9 @@ class WhisperEncoder:
                     chunk = group[start : start + self.batch_size]
                     encoded = self._encode([job[2] for job in chunk])
                     for (i, w, _, keep), enc in zip(chunk, encoded, strict=True):
-                        pieces[i][w] = enc[:keep]
+                        pieces[i][w] = enc[..., :keep, :]
             for i in todo:
-                frames = np.concatenate(pieces[i]).astype(np.float16)
+                frames = np.concatenate(pieces[i], axis=-2).astype(np.float16)
                 if self.cache is not None and keys[i] is not None:
                     self.cache.put(keys[i], frames)
                 results[i] = frames.astype(np.float32)
