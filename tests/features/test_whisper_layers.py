@@ -86,3 +86,20 @@ def test_pool_layers_concat_and_mean() -> None:
     assert pool_layers(frames, layers=(1, 3), combine="mean").tolist() == [2.0, 2.0]
     with pytest.raises(ValueError, match="out of range"):
         pool_layers(frames, layers=(5,))
+
+
+def test_audio_featurizer_pools_the_chosen_layers(speech: list[np.ndarray]) -> None:
+    from emoscope.features.audio import AudioFeaturizer
+
+    frames = WhisperLayerEncoder().frames(speech)
+    concat = AudioFeaturizer(stats=("mean",), egemaps=False, layers=(2, 3))
+    assert concat.dim == 768
+    x = concat(speech)
+    assert x.shape == (2, 768)
+    np.testing.assert_allclose(x[1, :384], frames[1][2].mean(axis=0), rtol=1e-6, atol=1e-6)
+    averaged = AudioFeaturizer(
+        stats=("mean", "std"), egemaps=False, layers=(2, 3), layer_combine="mean"
+    )
+    assert averaged(speech).shape == (2, averaged.dim) == (2, 768)
+    with pytest.raises(ValueError, match="hidden-state indices"):
+        AudioFeaturizer(layers=(7,))
