@@ -1,12 +1,18 @@
-"""Data-parallel fine-tuning through accelerate's launcher: 2 CPU processes (torch DDP, gloo)."""
+"""Data-parallel fine-tuning through accelerate's launcher: 2 CPU processes (torch DDP, gloo).
+
+The run is killed mid-way and launched again, as a user would after an interruption.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +42,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _kill_tree(pid: int) -> None:
+    """SIGKILL process ``pid`` and all its descendants (a crash of the whole job)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    procs = [parent, *parent.children(recursive=True)]
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.send_signal(signal.SIGKILL)
+    psutil.wait_procs(procs, timeout=30)
+
+
 @pytest.mark.slow
-def test_two_process_launch_equals_one_process_with_the_global_batch(
+def test_two_process_launch_killed_and_resumed_equals_one_process_with_the_global_batch(
     tiny_model: Path, pitch_task: Path, tmp_path: Path
 ) -> None:
     from emoscope.models.base import load_model
@@ -52,13 +73,35 @@ def test_two_process_launch_equals_one_process_with_the_global_batch(
         "-m", "emoscope.cli",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [*launch, *_args(pitch_task, tiny_model, out, batch_size=3)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    args = [*launch, *_args(pitch_task, tiny_model, out, batch_size=3), "--checkpoint-every", "1"]
+
+    # first launch: killed (every process, SIGKILL) once a checkpoint of step 2 or later exists
+    stderr = (tmp_path / "first.log").open("w")
+    first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    state = out / "all" / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 300
+    step = 0
+    try:
+        while time.monotonic() < deadline and first.poll() is None:
+            try:
+                step = json.loads(state.read_text())["step"]
+            except (OSError, ValueError):  # not there yet, or being swapped in
+                step = 0
+            if step >= 2:
+                break
+            time.sleep(0.02)
+    finally:
+        _kill_tree(first.pid)  # torchrun starts each worker in a session of its own
+        first.wait()
+        stderr.close()
+    err = (tmp_path / "first.log").read_text()[-2000:]
+    assert 2 <= step < 6, f"the run was not caught mid-way (step {step}): {err}"
+    assert not (out / "report.json").exists()
+
+    # second launch: resumes from the checkpoint
+    port = args.index("--main_process_port") + 1
+    args[port] = str(_free_port())  # the killed run's port may still be held
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("report:") == 1  # only the main process reports
 
@@ -68,13 +111,19 @@ def test_two_process_launch_equals_one_process_with_the_global_batch(
     result = json.loads((out / "all" / "result.json").read_text())
     assert result["processes"] == 2 and result["steps"] == 6
     log = [json.loads(x) for x in (out / "all" / "train_log.jsonl").open()]
-    assert [e["step"] for e in log] == [1, 2, 3, 4, 5, 6]  # one line per step, not per process
+    # one line per step, not per process (a step logged but killed before its checkpoint was
+    # written is done again on resuming: the later line counts)
+    log = list({e["step"]: e for e in log}.values())
+    assert [e["step"] for e in log] == [1, 2, 3, 4, 5, 6]
     assert log[-1]["loss"] < 0.2 * log[0]["loss"]
 
     # 2 processes x 3 clips are one step over the 6 clips one process takes with --batch-size 6:
-    # the same losses and adapter (each process took its own half, gradients were averaged)
+    # the same losses and adapter (each process took its own half, gradients were averaged,
+    # and the interrupted run resumed exactly)
     single = tmp_path / "single"
-    assert main(_args(pitch_task, tiny_model, single, batch_size=6)) == 0
+    assert (
+        main([*_args(pitch_task, tiny_model, single, batch_size=6), "--checkpoint-every", "1"]) == 0
+    )
     log1 = [json.loads(x) for x in (single / "all" / "train_log.jsonl").open()]
     assert json.loads((single / "all" / "result.json").read_text())["processes"] == 1
     np.testing.assert_allclose([e["loss"] for e in log], [e["loss"] for e in log1], rtol=1e-3)
