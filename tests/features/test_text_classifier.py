@@ -123,6 +123,9 @@ def test_context_changes_the_input_only_when_asked(lora_run: dict) -> None:
     b = without.predict_logits([texts[i] for i in rows], [contexts[i] for i in rows])
     assert not np.array_equal(a, b)
     np.testing.assert_array_equal(b, without.predict_logits([texts[i] for i in rows]))
+    pooled_all = TextClassifier(lora_run["arrays"], _settings(lora_rank=4, pool="all"))
+    c = pooled_all.predict_logits([texts[i] for i in rows], [contexts[i] for i in rows])
+    assert not np.array_equal(a, c)
 
 
 @pytest.mark.parametrize("lora_rank", [0, 2])
@@ -158,5 +161,7 @@ def test_bad_inputs_are_named() -> None:
         train_text_classifier(texts, contexts, labels + 1, settings=_settings())
     with pytest.raises(ValueError, match="trained_layers must be 1-6"):
         _settings(trained_layers=7).check()
+    with pytest.raises(ValueError, match="pool must be 'text' or 'all'"):
+        _settings(pool="cls").check()
     with pytest.raises(ValueError, match="Unknown text classifier settings"):
         TextClassifierSettings.from_dict({"rank": 3})

@@ -78,6 +78,9 @@ class TextClassifierSettings:
         max_tokens: Longest input (text and context together) in tokens.
         bucket: Inputs are padded to the next multiple of this many tokens.
         context_turns: Preceding turns paired with the text (0: the text alone).
+        pool: Mean-pool the last hidden states over ``"text"`` (the utterance's own tokens,
+            [CLS] and its [SEP]; the context is seen through attention only) or ``"all"``
+            (context tokens too).
         balance: Class weights ``(n / count) ** balance`` in the loss (0: plain cross-entropy).
         dropout: Dropout in the trained layers and before the head.
         threads: Torch threads during training (fixed, for reproducibility).
@@ -96,6 +99,7 @@ class TextClassifierSettings:
     max_tokens: int = 64
     bucket: int = 8
     context_turns: int = 0
+    pool: str = "text"
     balance: float = 0.0
     dropout: float = 0.1
     threads: int = 2
@@ -126,6 +130,8 @@ class TextClassifierSettings:
                 "lora_rank and context_turns must be >= 0 and epochs >= 1. "
                 f"Got {self.lora_rank}, {self.context_turns}, {self.epochs}."
             )
+        if self.pool not in ("text", "all"):
+            raise ValueError(f"pool must be 'text' or 'all'. Got {self.pool!r}.")
         if self.max_tokens < 8 or self.bucket < 1 or self.batch_size < 1 or self.n_classes < 2:
             raise ValueError(
                 "max_tokens must be >= 8, bucket and batch_size >= 1, n_classes >= 2. "
@@ -217,6 +223,10 @@ def _mask4d(model: Any, hidden: Any, mask: Any) -> Any:
     from transformers.masking_utils import create_bidirectional_mask
 
     return create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
+
+
+def _pool_mask(mask: Any, types: Any, pool: str) -> Any:
+    return mask * (types == 0).to(mask.dtype) if pool == "text" else mask
 
 
 def _mean_pool(hidden: Any, mask: Any) -> Any:
@@ -343,9 +353,10 @@ class _Frozen:
         self.groups = _buckets(encs, s.bucket, s.max_tokens)
         self.states: dict[int, Any] = {}
         self.masks: dict[int, Any] = {}
+        self.pools: dict[int, Any] = {}
         n_frozen = N_LAYERS - s.trained_layers
         for length, members in self.groups.items():
-            hs, ms = [], []
+            hs, ms, ps = [], [], []
             for start in range(0, len(members), 64):
                 idx = members[start : start + 64]
                 ids, types, mask = _pad(encs, idx, length)
@@ -356,22 +367,27 @@ class _Frozen:
                         h = layer(h, m4)
                 hs.append(h)
                 ms.append(mask)
+                ps.append(_pool_mask(mask, types, s.pool))
                 step(len(idx))
             self.states[length] = torch.cat(hs)
             self.masks[length] = torch.cat(ms)
+            self.pools[length] = torch.cat(ps)
 
-    def batch(self, length: int, rows: np.ndarray) -> tuple[Any, Any]:
+    def batch(self, length: int, rows: np.ndarray) -> tuple[Any, Any, Any]:
         import torch
 
         r = torch.from_numpy(rows)
-        return self.states[length][r], self.masks[length][r]
+        return self.states[length][r], self.masks[length][r], self.pools[length][r]
 
 
-def _top_logits(model: Any, head: Any, drop: Any, hidden: Any, mask: Any, n_frozen: int) -> Any:
+def _top_logits(
+    model: Any, head: Any, drop: Any, batch: tuple[Any, Any, Any], n_frozen: int
+) -> Any:
+    hidden, mask, pool = batch
     m4 = _mask4d(model, hidden, mask)
     for layer in model.encoder.layer[n_frozen:]:
         hidden = layer(hidden, m4)
-    return head(drop(_mean_pool(hidden, mask)))
+    return head(drop(_mean_pool(hidden, pool)))
 
 
 def _train(
@@ -459,9 +475,8 @@ def _train(
             )
             for g, peak in zip(opt.param_groups, peaks, strict=True):
                 g["lr"] = peak * factor
-            hidden, mask = frozen.batch(length, rows)
             members = np.asarray(frozen.groups[length])[rows]
-            logits = _top_logits(model, head, drop, hidden, mask, n_frozen)
+            logits = _top_logits(model, head, drop, frozen.batch(length, rows), n_frozen)
             loss = loss_fn(logits, labels[torch.from_numpy(members)])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -479,8 +494,7 @@ def _train(
                     for length, members in fz.groups.items():
                         for start in range(0, len(members), 64):
                             rows = np.arange(start, min(start + 64, len(members)))
-                            h, m = fz.batch(length, rows)
-                            lg = _top_logits(model, head, drop, h, m, n_frozen)
+                            lg = _top_logits(model, head, drop, fz.batch(length, rows), n_frozen)
                             res[np.asarray(members)[rows]] = lg.numpy()
                 out[name] = res
             on_epoch(epoch, out)
@@ -578,7 +592,7 @@ class TextClassifier:
                         hidden = self._model(
                             input_ids=ids, token_type_ids=types, attention_mask=mask
                         ).last_hidden_state
-                        pooled = _mean_pool(hidden, mask)
+                        pooled = _mean_pool(hidden, _pool_mask(mask, types, s.pool))
                         # elementwise product and sum, not a matmul: a one-row matmul takes
                         # another BLAS path (gemv) and would differ in the last bit
                         logits = (pooled[:, None, :] * self._head_w).sum(-1) + self._head_b
