@@ -52,7 +52,8 @@ def save_weights(module: Any, path: Path) -> None:
     save_file(trainable_state(module), str(path))
 
 
-def _rng_state() -> dict[str, Any]:
+def rng_state() -> dict[str, Any]:
+    """Return this process's torch (and CUDA) random-number generator state."""
     import torch
 
     state: dict[str, Any] = {"torch": torch.get_rng_state()}
@@ -70,9 +71,25 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(
-    folder: Path, *, module: Any, optimizer: Any, scheduler: Any, state: dict[str, Any]
+    folder: Path,
+    *,
+    module: Any,
+    optimizer: Any,
+    scheduler: Any,
+    state: dict[str, Any],
+    rng: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write a checkpoint into ``folder/checkpoint`` (atomically swapped in) and return it."""
+    """Write a checkpoint into ``folder/checkpoint`` (atomically swapped in) and return it.
+
+    Args:
+        folder: The fold's folder.
+        module: The trained module (its trainable parameters are saved).
+        optimizer: The optimizer.
+        scheduler: The learning-rate scheduler.
+        state: The loop's state (JSON).
+        rng: Every process's :func:`rng_state`, in process order (several processes draw
+            different numbers: their micro-batches differ in shape); ``None``: this one's.
+    """
     import torch
 
     final = Path(folder) / CHECKPOINT
@@ -83,7 +100,7 @@ def save_checkpoint(
     save_weights(module, tmp / WEIGHTS_FILE)
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-    torch.save(_rng_state(), tmp / "rng.pt")
+    torch.save({"processes": rng if rng is not None else [rng_state()]}, tmp / "rng.pt")
     (tmp / STATE_FILE).write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
     if final.exists():
         shutil.rmtree(old, ignore_errors=True)
@@ -103,13 +120,19 @@ def find_checkpoint(folder: Path) -> Path | None:
 
 
 def load_checkpoint_into(
-    path: Path, *, module: Any, optimizer: Any, scheduler: Any
+    path: Path, *, module: Any, optimizer: Any, scheduler: Any, process_index: int = 0
 ) -> dict[str, Any]:
-    """Restore weights, optimizer, scheduler and RNG from ``path``; return the loop state."""
+    """Restore weights, optimizer, scheduler and RNG from ``path``; return the loop state.
+
+    Process ``process_index`` gets its own saved RNG state (the first one's if the checkpoint
+    was written by fewer processes).
+    """
     import torch
 
     load_trainable(module, path / WEIGHTS_FILE)
     optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
-    _set_rng_state(torch.load(path / "rng.pt", weights_only=True))
+    saved = torch.load(path / "rng.pt", weights_only=True)
+    states = saved.get("processes", [saved])  # older checkpoints: one state
+    _set_rng_state(states[process_index] if process_index < len(states) else states[0])
     return json.loads((path / STATE_FILE).read_text(encoding="utf-8"))

@@ -27,6 +27,7 @@ from emoscope.models.finetune.checkpoint import (
     find_checkpoint,
     load_checkpoint_into,
     load_trainable,
+    rng_state,
     save_checkpoint,
     save_weights,
 )
@@ -459,7 +460,11 @@ def train_fold(
     found = find_checkpoint(fold_dir)
     if found is not None:
         state = load_checkpoint_into(
-            found, module=acc.unwrap_model(module), optimizer=optimizer, scheduler=scheduler
+            found,
+            module=acc.unwrap_model(module),
+            optimizer=optimizer,
+            scheduler=scheduler,
+            process_index=acc.process_index,
         )
         log.info("%s: resuming at step %d of %d", fold_dir.name, state["step"], total)
     meta = {
@@ -519,13 +524,20 @@ def train_fold(
         if acc.is_main_process:
             with (fold_dir / LOG_FILE).open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry) + "\n")
-            if step % ckpt_every == 0 or step == total or state["stopped_early"]:
+        if step % ckpt_every == 0 or step == total or state["stopped_early"]:
+            rng = [rng_state()]
+            if acc.num_processes > 1:  # every process's generator, for an exact resume
+                from accelerate.utils import gather_object
+
+                rng = gather_object(rng)
+            if acc.is_main_process:
                 save_checkpoint(
                     fold_dir,
                     module=acc.unwrap_model(module),
                     optimizer=optimizer,
                     scheduler=scheduler,
                     state=state,
+                    rng=rng,
                 )
         acc.wait_for_everyone()
         if on_step is not None:
