@@ -119,6 +119,7 @@ def test_qlora_4bit_base_trains_on_cpu_and_the_adapter_reloads(
     import torch
 
     from emoscope.models.base import load_model
+    from emoscope.models.finetune.merge import merge_adapter
 
     config = _config(tiny_model, load_in_4bit=True)
     session = open_session(config, make_accelerator(config))
@@ -183,3 +184,7 @@ def test_qlora_4bit_base_trains_on_cpu_and_the_adapter_reloads(
     full = full_model.predict_proba(utterances)
     assert _ua(full, test) >= 0.9
     assert 0.0 < np.abs(full - proba).max() < 0.5
+    # merge-adapter folds it into the full-precision base
+    merged = merge_adapter(adapter, tmp_path / "merged")
+    merged_proba = load_model(str(merged), labels=LABELS).predict_proba(utterances)
+    np.testing.assert_allclose(merged_proba, full, atol=1e-4)
