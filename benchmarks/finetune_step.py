@@ -4,11 +4,14 @@ Usage::
 
     python benchmarks/finetune_step.py                       # tiny random Qwen2-Audio, CPU
     python benchmarks/finetune_step.py --model /ckpt/Qwen2-Audio-7B-Instruct --mixed-precision bf16
+    python benchmarks/finetune_step.py --configs "lora-lm,lora-lm bf16,qlora-lm 4-bit"
 
 Each configuration runs in its own process (so the peak memory is its own): one warm-up step,
 then ``--steps`` timed optimizer steps on synthetic 3-second clips. Peak memory is the process's
 peak resident set (CPU) or ``torch.cuda.max_memory_allocated`` (CUDA); "loaded" is the same
-measure once the model and adapter are loaded, before the first step.
+measure once the model and adapter are loaded, before the first step. "weights" is the bytes
+of the model's parameters and buffers (the 4-bit rows: packed NF4 weights plus their scales).
+bf16 rows run under ``torch.autocast`` (CPU or CUDA); 4-bit rows need bitsandbytes >= 0.50.
 """
 
 from __future__ import annotations
@@ -21,13 +24,34 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 CONFIGS = {
     "lora-lm": {},
     "lora-lm+gc": {"gradient_checkpointing": True},
     "lora-lm+audio": {"audio_encoder_lora": True},
     "classifier-head": {"head": "classifier"},
+    "lora-lm bf16": {"mixed_precision": "bf16"},
+    "qlora-lm 4-bit": {"load_in_4bit": True},
+    "qlora-lm 4-bit bf16": {"load_in_4bit": True, "mixed_precision": "bf16"},
 }
+"""Each row's options; rows without ``mixed_precision`` take ``--mixed-precision``."""
+
+
+def _weight_bytes(model: Any) -> int:
+    """Bytes of ``model``'s parameters and buffers, plus the scales of 4-bit weights."""
+
+    def size(t: Any) -> int:
+        return t.numel() * t.element_size()
+
+    total = sum(size(t) for t in [*model.parameters(), *model.buffers()])
+    for module in model.modules():
+        state = getattr(getattr(module, "weight", None), "quant_state", None)
+        if state is not None:  # bitsandbytes: block scales (themselves quantised if nested)
+            total += size(state.absmax) + size(state.code)
+            if state.nested:
+                total += size(state.state2.absmax) + size(state.state2.code)
+    return total
 
 
 def _run(model: str, name: str, args: argparse.Namespace, queue: mp.Queue) -> None:
@@ -40,14 +64,12 @@ def _run(model: str, name: str, args: argparse.Namespace, queue: mp.Queue) -> No
     from emoscope.types import Utterance
 
     torch.set_num_threads(args.threads)
-    options = {"gradient_checkpointing": False, **CONFIGS[name]}
-    config = FinetuneConfig(
-        model=model,
-        rank=args.rank,
-        batch_size=args.batch_size,
-        mixed_precision=args.mixed_precision,
-        **options,
-    )
+    options = {
+        "gradient_checkpointing": False,
+        "mixed_precision": args.mixed_precision,
+        **CONFIGS[name],
+    }
+    config = FinetuneConfig(model=model, rank=args.rank, batch_size=args.batch_size, **options)
     acc = make_accelerator(config)
     session = open_session(config, acc)
     optimizer = _optimizer(session.module, config)
@@ -59,6 +81,7 @@ def _run(model: str, name: str, args: argparse.Namespace, queue: mp.Queue) -> No
     targets = [i % len(config.labels) for i in range(args.batch_size)]
     weights = np.ones(args.batch_size)
     cuda = torch.cuda.is_available()
+    weight_bytes = _weight_bytes(session.unwrapped.lalm)
     loaded = (
         torch.cuda.memory_allocated() / 2**20
         if cuda
@@ -91,6 +114,8 @@ def _run(model: str, name: str, args: argparse.Namespace, queue: mp.Queue) -> No
             "peak_mib": peak,
             "loaded_mib": loaded,
             "device": str(acc.device),
+            "weights_kib": weight_bytes / 1024,
+            "precision": config.mixed_precision,
         }
     )
 
@@ -102,7 +127,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rank", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1: best for the tiny model)"
+    )
     parser.add_argument("--mixed-precision", default="no")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     args = parser.parse_args()
@@ -124,13 +151,14 @@ def main() -> None:
         f"median of {args.steps} steps; {rows[0]['device']}"
     )
     print(
-        f"{'config':<18}{'trainable':>12}{'total':>14}{'fraction':>10}"
-        f"{'step ms':>10}{'loaded MiB':>12}{'peak MiB':>10}"
+        f"{'config':<21}{'trainable':>10}{'total':>12}{'fraction':>10}{'weights KiB':>13}"
+        f"{'step ms':>9}{'loaded MiB':>12}{'peak MiB':>10}"
     )
     for r in rows:
         print(
-            f"{r['config']:<18}{r['trainable']:>12,}{r['total']:>14,}{100 * r['fraction']:>9.3f}%"
-            f"{r['step_ms']:>10.0f}{r['loaded_mib']:>12.0f}{r['peak_mib']:>10.0f}"
+            f"{r['config']:<21}{r['trainable']:>10,}{r['total']:>12,}{100 * r['fraction']:>9.3f}%"
+            f"{r['weights_kib']:>13,.0f}{r['step_ms']:>9.0f}{r['loaded_mib']:>12.0f}"
+            f"{r['peak_mib']:>10.0f}"
         )
     sys.stdout.flush()
 

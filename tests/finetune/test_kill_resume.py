@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -35,6 +36,7 @@ def test_sigkilled_run_resumes_to_the_same_adapter(
         [sys.executable, "-c", RUN, *_args(pitch_task, tiny_model, killed)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},  # as the in-process runs (conftest)
     )
     state = killed / "all" / "checkpoint" / "state.json"
     deadline = time.monotonic() + 240

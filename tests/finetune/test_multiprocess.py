@@ -1,6 +1,7 @@
 """Data-parallel fine-tuning through accelerate's launcher: 2 CPU processes (torch DDP, gloo).
 
-The run is killed mid-way and launched again, as a user would after an interruption.
+The run is killed mid-way (SIGKILL to the launcher and every worker, while it checkpoints every
+step) and launched again, as a user would after a crash.
 """
 
 from __future__ import annotations
