@@ -185,7 +185,9 @@ class DefaultModelConfig(ModelConfig):
         text_weight: Weight of the text expert in fusion (``None``: the shipped value).
         weights: A folder with ``model.safetensors`` and ``config.json`` (``None``: shipped).
         cache: Cache features per utterance under ``$EMOSCOPE_CACHE`` (or ~/.cache/emoscope).
-        threads: CPU threads of the Whisper encoder (``None``: automatic).
+        threads: CPU threads of the CTranslate2 Whisper encoder, for weights trained on its
+            last layer only (``None``: automatic). The shipped weights use every layer, through
+            the PyTorch encoder, which follows ``torch.set_num_threads`` / ``OMP_NUM_THREADS``.
     """
 
     modality: str = "both"
@@ -347,8 +349,8 @@ class DefaultModel:
         for u in utterances:
             if u.speaker and u.has_audio:
                 by_speaker.setdefault(u.speaker, []).append(u)
-        wanted = [u for us in by_speaker.values() for u in us]
-        wanted = [u for u in wanted if len(by_speaker[u.speaker or ""]) >= self._min_utts]
+        least = self.config.min_speaker_utterances
+        wanted = [u for us in by_speaker.values() if len(us) >= least for u in us]
         features: dict[tuple[str, str], np.ndarray] = {}
         for i in range(0, len(wanted), batch_size):
             part = wanted[i : i + batch_size]
@@ -368,7 +370,7 @@ class DefaultModel:
         used: dict[str, int] = {}
         for speaker, us in sorted(by_speaker.items()):
             x = [features[k] for k in map(_audio_file_key, us) if k in features]
-            if len(x) < self._min_utts:
+            if len(x) < least:
                 continue
             x_ = np.stack(x)
             sd = x_.std(axis=0)
@@ -377,10 +379,6 @@ class DefaultModel:
         self._adapted_features.update(features)
         self._last = None
         return used
-
-    @property
-    def _min_utts(self) -> int:
-        return self.config.min_speaker_utterances
 
     def _audio_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
         x = self.audio_features(batch)
