@@ -14,7 +14,6 @@ Examples:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,9 +30,8 @@ class AudioFeaturizer:
         stats: Pooling statistics of the encoder frames (see :func:`whisper.pool_frames`).
         egemaps: Whether to append the 88 eGeMAPS functionals.
         cache_root: Feature cache folder; ``None`` disables the cache.
-        threads: Encoder threads (``None``: automatic: for the CTranslate2 encoder the CPU
-            count, at most 4; for the PyTorch encoder (``layers``) the CPU count minus one when
-            eGeMAPS runs beside it, else PyTorch's own setting).
+        threads: Encoder threads of the CTranslate2 encoder (``None``: automatic); the PyTorch
+            encoder (``layers``) uses PyTorch's own thread setting.
         layers: Hidden states of the encoder to pool (e.g. ``(1, 2, 3, 4)``); ``None``: the
             last layer from the CTranslate2 int8 encoder (what the shipped weights use).
         layer_combine: ``"concat"`` (each layer pooled, side by side) or ``"mean"`` (the
@@ -74,9 +72,7 @@ class AudioFeaturizer:
         if self.layers is None:
             self.encoder = whisper.WhisperEncoder(cache=wcache, threads=threads)
         else:
-            if threads is None and egemaps:  # openSMILE takes a core while the encoder runs
-                threads = max(1, (os.cpu_count() or 1) - 1)
-            self.encoder = whisper_layers.WhisperLayerEncoder(cache=wcache, threads=threads)
+            self.encoder = whisper_layers.WhisperLayerEncoder(cache=wcache)
         self.egemaps = egemaps_module.EgemapsExtractor(cache=egcache)
 
     @property

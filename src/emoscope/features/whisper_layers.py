@@ -239,8 +239,6 @@ class WhisperLayerEncoder(WhisperEncoder):
         batch_size: At most this many windows per encoder call.
         cache: Where to keep each utterance's frames (``None``: no cache).
         model_file: A CTranslate2 Whisper ``model.bin`` (``None``: the one that ships).
-        threads: PyTorch threads while encoding (set for the call, then restored; ``None``:
-            PyTorch's own setting).
     """
 
     def __init__(
@@ -250,11 +248,9 @@ class WhisperLayerEncoder(WhisperEncoder):
         batch_size: int = 16,
         cache: FeatureCache | None = None,
         model_file: str | Path | None = None,
-        threads: int | None = None,
     ) -> None:
         super().__init__(bucket_s=bucket_s, batch_size=batch_size, cache=cache)
         self.model_file = model_file
-        self.torch_threads = threads
 
     def _load(self) -> None:
         if self._model is not None:
@@ -265,16 +261,7 @@ class WhisperLayerEncoder(WhisperEncoder):
         self._mel = FeatureExtractor(feature_size=self._model.n_mels)
 
     def _encode(self, mels: list[np.ndarray]) -> list[np.ndarray]:
-        if self.torch_threads is None:
-            return list(self._model.hidden_states(np.stack(mels)))
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.torch_threads)
-        try:
-            return list(self._model.hidden_states(np.stack(mels)))
-        finally:
-            torch.set_num_threads(before)
+        return list(self._model.hidden_states(np.stack(mels)))
 
 
 def pool_layers(

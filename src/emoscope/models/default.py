@@ -185,8 +185,9 @@ class DefaultModelConfig(ModelConfig):
         text_weight: Weight of the text expert in fusion (``None``: the shipped value).
         weights: A folder with ``model.safetensors`` and ``config.json`` (``None``: shipped).
         cache: Cache features per utterance under ``$EMOSCOPE_CACHE`` (or ~/.cache/emoscope).
-        threads: CPU threads of the Whisper encoder (``None``: automatic; the PyTorch encoder
-            of the shipped weights then leaves one core to openSMILE, which runs beside it).
+        threads: CPU threads of the CTranslate2 Whisper encoder, for weights trained on its
+            last layer only (``None``: automatic). The shipped weights use every layer, through
+            the PyTorch encoder, which follows ``torch.set_num_threads`` / ``OMP_NUM_THREADS``.
     """
 
     modality: str = "both"
