@@ -458,20 +458,7 @@ def _train_default(
     cache_root: Path | None = None,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
 ) -> TrainResult:
-    """Train the default model from ``data_root`` (``ravdess/`` and ``meld/`` inside).
-
-    Args:
-        data_root: The folder with the corpora (e.g. ``../shared/data``).
-        settings: What to train (defaults: the shipped model).
-        cache_root: Feature cache folder (``None``: the default cache).
-        progress: ``progress(description, total)`` returns a callback taking a step count.
-
-    Returns:
-        The arrays, the weights' config and the report (cross-validated figures).
-
-    Raises:
-        ManifestError: If a corpus is missing.
-    """
+    """:func:`train_default` itself, run inside its thread limits."""
     from emoscope import __version__
     from emoscope.audio import load_audio
     from emoscope.features import egemaps as eg_mod
