@@ -426,8 +426,9 @@ def train_default(
 ) -> TrainResult:
     """Train the default model from ``data_root`` (``ravdess/`` and ``meld/`` inside).
 
-    Numerical libraries run on one thread here: faster on a busy machine and the same
-    summation order every time (bit-for-bit reproducible arrays).
+    Numerical libraries run on a fixed number of threads here (one; the text classifier's
+    training two): the same summation order every time, so the arrays are reproducible bit for
+    bit on the same machine.
 
     Args:
         data_root: The folder with the corpora (e.g. ``../shared/data``).
