@@ -240,12 +240,6 @@ def _lora_module_names(trained_layers: int) -> list[str]:
     return [f"encoder.layer.{i}.{m}" for i in range(first, N_LAYERS) for m in LORA_MODULES]
 
 
-def _get(model: Any, name: str) -> Any:
-    for part in name.split("."):
-        model = getattr(model, part)
-    return model
-
-
 def _make_lora_linear(base: Any, rank: int, alpha: float, dropout: float) -> Any:
     """Wrap ``base`` (an ``nn.Linear``) with a trainable low-rank update."""
     import torch
@@ -282,7 +276,7 @@ def _apply_arrays(model: Any, arrays: Mapping[str, np.ndarray], s: TextClassifie
             for name in _lora_module_names(s.trained_layers):
                 a = torch.from_numpy(np.asarray(arrays[f"lora.{name}.A"], dtype=np.float32))
                 b = torch.from_numpy(np.asarray(arrays[f"lora.{name}.B"], dtype=np.float32))
-                _get(model, name).weight += (s.lora_alpha / s.lora_rank) * (b @ a)
+                model.get_submodule(name).weight += (s.lora_alpha / s.lora_rank) * (b @ a)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,9 +419,9 @@ def _train(
     lora: dict[str, Any] = {}
     if s.lora_rank:
         for name in _lora_module_names(s.trained_layers):
-            parent_name, attr = name.rsplit(".", 1)
-            wrapped = _make_lora_linear(_get(model, name), s.lora_rank, s.lora_alpha, s.dropout)
-            setattr(_get(model, parent_name), attr, wrapped)
+            base = model.get_submodule(name)
+            wrapped = _make_lora_linear(base, s.lora_rank, s.lora_alpha, s.dropout)
+            model.set_submodule(name, wrapped)
             lora[name] = wrapped
         enc_params = [p for w in lora.values() for p in (w.a, w.b)]
         decay, no_decay = enc_params, []
