@@ -96,7 +96,17 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
+        def _release(self) -> None:
+            """End this request's "in flight" count once (before its answer is written)."""
+            if not self.released:
+                self.released = True
+                with state.lock:
+                    state.in_flight -= 1
+
         def _send(self, status: int, payload: dict[str, Any], retry_after: str = "") -> None:
+            # released before writing: once the client has the answer its next request may
+            # arrive before this handler returns, and must not count as a fourth one at once
+            self._release()
             data = json.dumps(payload).encode()
             self.send_response(status)
             if retry_after:
@@ -107,6 +117,7 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_POST(self) -> None:  # noqa: N802
+            self.released = False
             with state.lock:
                 state.in_flight += 1
                 state.max_in_flight = max(state.max_in_flight, state.in_flight)
@@ -137,8 +148,7 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                         state.audio_seconds.append(len(wav) / rate)
                 return self._send(200, _answer(body, seconds))
             finally:
-                with state.lock:
-                    state.in_flight -= 1
+                self._release()
 
     return Handler
 
