@@ -83,6 +83,14 @@ class TextClassifierSettings:
             [CLS] and its [SEP]; the context is seen through attention only) or ``"all"``
             (context tokens too).
         balance: Class weights ``(n / count) ** balance`` in the loss (0: plain cross-entropy).
+        label_smoothing: Label smoothing of the cross-entropy (0: none).
+        members: Models trained (member ``k`` with seed ``seed + k``) whose log-probabilities
+            are averaged at prediction (1: a single model, whose logits are the output).
+        holdout: Each member leaves out its own slice of this fraction of the training groups
+            (dialogues), disjoint from the other members'; per-class logit offsets are then
+            tuned to maximise weighted F1 on the members' predictions of their own left-out
+            slices (:func:`fit_logit_offsets`) and added to the output. 0: every member trains
+            on all texts and no offsets.
         dropout: Dropout in the trained layers and before the head.
         threads: Torch threads during training (fixed, for reproducibility).
     """
@@ -102,6 +110,9 @@ class TextClassifierSettings:
     context_turns: int = 0
     pool: str = "text"
     balance: float = 0.0
+    label_smoothing: float = 0.0
+    members: int = 1
+    holdout: float = 0.0
     dropout: float = 0.1
     threads: int = 2
 
@@ -130,6 +141,11 @@ class TextClassifierSettings:
             raise ValueError(
                 "lora_rank and context_turns must be >= 0 and epochs >= 1. "
                 f"Got {self.lora_rank}, {self.context_turns}, {self.epochs}."
+            )
+        if self.members < 1 or not 0.0 <= self.holdout * self.members < 1.0 or self.holdout < 0:
+            raise ValueError(
+                "members must be >= 1 and holdout >= 0 with members * holdout < 1 (the "
+                f"members' left-out slices are disjoint). Got {self.members}, {self.holdout}."
             )
         if self.pool not in ("text", "all"):
             raise ValueError(f"pool must be 'text' or 'all'. Got {self.pool!r}.")
@@ -300,8 +316,15 @@ def train_text_classifier(
     progress: Progress | None = None,
     evaluate: Mapping[str, tuple[Sequence[str], Sequence[Sequence[str]] | None]] | None = None,
     on_epoch: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+    groups: Sequence[str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """Fine-tune the top of all-MiniLM-L6-v2 and a head; return the arrays (float32).
+
+    With ``settings.members > 1`` the members are trained one after the other (member ``k``
+    with seed ``seed + k``, on all texts but its own left-out slice when ``settings.holdout``
+    is set); their arrays are returned side by side (member 0's under the plain names, member
+    ``k``'s under ``member<k>.``), with ``logit_offsets`` when ``settings.holdout`` is set.
 
     Args:
         texts: Training transcripts.
@@ -313,7 +336,13 @@ def train_text_classifier(
         progress: ``progress(description, total)`` returns a callback taking a step count.
         evaluate: Optional named sets ``(texts, contexts)`` whose logits are computed after
             every epoch (through the same frozen-layer path) and passed to ``on_epoch``.
-        on_epoch: ``on_epoch(epoch, {name: logits})`` after each epoch (epochs count from 1).
+        on_epoch: ``on_epoch(epoch, {name: logits})`` after each epoch (epochs count from 1;
+            called for each member in turn, with that member's logits).
+        groups: Group of each text (e.g. its dialogue): a member's left-out slice is whole
+            groups, so no group is partly seen. ``None``: each text is its own group.
+        details: If given, filled with what the left-out slices gave (``holdout_n``,
+            ``holdout_weighted_f1`` before and ``holdout_weighted_f1_offsets`` after the
+            offsets, and the ``logit_offsets``).
 
     Returns:
         The arrays that :class:`TextClassifier` takes (see the module docstring).
@@ -333,10 +362,163 @@ def train_text_classifier(
         )
     if len(y) == 0 or y.min() < 0 or y.max() >= s.n_classes:
         raise ValueError(f"labels must be in 0..{s.n_classes - 1} (and not empty).")
+    if groups is not None and len(groups) != len(texts):
+        raise ValueError(f"groups must have one entry per text. Got {len(groups)}, {len(texts)}.")
     progress = progress or (lambda _d, _t: lambda _n: None)
     with _torch_settings(s.threads, True):
-        torch.manual_seed(seed)
-        return _train(texts, contexts, y, s, seed, progress, evaluate or {}, on_epoch)
+        if s.members == 1 and not s.holdout:
+            torch.manual_seed(seed)
+            return _train(texts, contexts, y, s, seed, progress, evaluate or {}, on_epoch)
+        return _train_members(
+            texts, contexts, y, s, seed, progress, evaluate or {}, on_epoch, groups, details
+        )
+
+
+def holdout_slices(
+    groups: Sequence[str], *, members: int, fraction: float, seed: int
+) -> list[np.ndarray]:
+    """Return each member's left-out rows (boolean masks): disjoint slices of whole groups.
+
+    The sorted group names are shuffled by ``numpy.random.default_rng(seed)``; member ``k``
+    leaves out the ``k``-th run of ``round(fraction * n_groups)`` (at least 1) of them.
+
+    Examples:
+        >>> a, b = holdout_slices(list("aabbcd"), members=2, fraction=0.25, seed=0)
+        >>> a.astype(int).tolist(), b.astype(int).tolist()
+        ([0, 0, 0, 0, 1, 0], [1, 1, 0, 0, 0, 0])
+    """
+    groups = np.asarray([str(g) for g in groups])
+    names = sorted(set(groups.tolist()))
+    if fraction <= 0:
+        return [np.zeros(len(groups), dtype=bool) for _ in range(members)]
+    per = max(1, int(round(fraction * len(names))))
+    if per * members >= len(names):
+        raise ValueError(
+            f"{members} left-out slices of {per} groups need more than {len(names)} groups."
+        )
+    order = np.asarray(names)[np.random.default_rng(seed).permutation(len(names))]
+    return [np.isin(groups, order[k * per : (k + 1) * per]) for k in range(members)]
+
+
+def weighted_f1(labels: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
+    """Weighted F1 (each class's F1 weighted by its support), as scikit-learn's.
+
+    Examples:
+        >>> weighted_f1(np.array([0, 0, 1]), np.array([0, 1, 1]), 2)
+        0.6666666666666666
+    """
+    cm = np.zeros((n_classes, n_classes))
+    np.add.at(cm, (np.asarray(labels), np.asarray(pred)), 1)
+    tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
+    f1 = np.where(support + predicted > 0, 2 * tp / np.maximum(support + predicted, 1), 0.0)
+    return float((f1 * support).sum() / max(support.sum(), 1))
+
+
+def fit_logit_offsets(
+    logits: np.ndarray, labels: np.ndarray, *, span: float = 2.0, step: float = 0.1
+) -> np.ndarray:
+    """Per-class offsets added to ``logits`` that maximise the weighted F1 of the argmax.
+
+    Cross-entropy training aims at likelihood, not at weighted F1, whose optimum predicts the
+    rarer classes more often than the argmax does. Coordinate ascent over a grid (``-span ..
+    span`` in ``step``), class by class, until no offset improves; among equal scores the
+    smaller offset wins. Deterministic. Returns float32 offsets (the mean is subtracted; it
+    changes no argmax).
+
+    Examples:
+        >>> z = np.array([[1.0, 0.0], [1.0, 0.5], [0.0, 1.0]])
+        >>> o = fit_logit_offsets(z, np.array([0, 1, 1]))
+        >>> (z + o).argmax(1).tolist()
+        [0, 1, 1]
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels)
+    n = z.shape[1]
+    grid = sorted(np.round(np.arange(-span, span + step / 2, step), 6).tolist(), key=abs)
+    offsets = np.zeros(n)
+    best = weighted_f1(y, z.argmax(1), n)
+    improved = True
+    while improved:
+        improved = False
+        for c in range(n):
+            for v in grid:
+                trial = offsets.copy()
+                trial[c] = v
+                score = weighted_f1(y, (z + trial).argmax(1), n)
+                if score > best + 1e-12:
+                    best, offsets, improved = score, trial, True
+    return (offsets - offsets.mean()).astype(np.float32)
+
+
+def _train_members(
+    texts: Sequence[str],
+    contexts: Sequence[Sequence[str]] | None,
+    y: np.ndarray,
+    s: TextClassifierSettings,
+    seed: int,
+    progress: Progress,
+    evaluate: Mapping[str, tuple[Sequence[str], Sequence[Sequence[str]] | None]],
+    on_epoch: Callable[[int, dict[str, np.ndarray]], None] | None,
+    groups: Sequence[str] | None,
+    details: dict[str, Any] | None,
+) -> dict[str, np.ndarray]:
+    """Train ``s.members`` models, each without its left-out slice; tune the offsets."""
+    import torch
+
+    names = [str(i) for i in range(len(texts))] if groups is None else list(groups)
+    slices = holdout_slices(names, members=s.members, fraction=s.holdout, seed=seed)
+    arrays: dict[str, np.ndarray] = {}
+    held_logits, held_labels = [], []
+    for k, out in enumerate(slices):
+        keep = np.flatnonzero(~out)
+        rows = np.flatnonzero(out)
+        evals = dict(evaluate)
+        if len(rows):
+            evals["__held__"] = (
+                [texts[i] for i in rows],
+                None if contexts is None else [contexts[i] for i in rows],
+            )
+        last: dict[str, np.ndarray] = {}
+
+        def record(epoch: int, logits: dict[str, np.ndarray], last: dict = last) -> None:
+            last.update(logits)
+            if on_epoch is not None:
+                on_epoch(epoch, {n: v for n, v in logits.items() if n != "__held__"})
+
+        def tagged(description: str, total: int, k: int = k) -> Callable[[int], None]:
+            return progress(f"{description} (member {k + 1}/{s.members})", total)
+
+        torch.manual_seed(seed + k)
+        member = _train(
+            [texts[i] for i in keep],
+            None if contexts is None else [contexts[i] for i in keep],
+            y[keep],
+            s,
+            seed + k,
+            tagged,
+            evals,
+            record,
+        )
+        prefix = "" if k == 0 else f"member{k}."
+        arrays.update({prefix + name: v for name, v in member.items()})
+        if len(rows):
+            held_logits.append(last["__held__"])
+            held_labels.append(y[rows])
+    if held_logits:
+        z = np.concatenate(held_logits).astype(np.float64)
+        yh = np.concatenate(held_labels)
+        offsets = fit_logit_offsets(z, yh)
+        arrays["logit_offsets"] = offsets
+        if details is not None:
+            details.update(
+                holdout_n=len(yh),
+                holdout_weighted_f1=round(weighted_f1(yh, z.argmax(1), s.n_classes), 4),
+                holdout_weighted_f1_offsets=round(
+                    weighted_f1(yh, (z + offsets).argmax(1), s.n_classes), 4
+                ),
+                logit_offsets=[round(float(v), 4) for v in offsets],
+            )
+    return arrays
 
 
 class _Frozen:
@@ -444,7 +626,9 @@ def _train(
     )
     peaks = [g["lr"] for g in opt.param_groups]
     weights = torch.tensor(_class_weights(y, s.n_classes, s.balance), dtype=torch.float32)
-    loss_fn = nn.CrossEntropyLoss(weight=weights if s.balance else None)
+    loss_fn = nn.CrossEntropyLoss(
+        weight=weights if s.balance else None, label_smoothing=s.label_smoothing
+    )
     labels = torch.from_numpy(y)
 
     rng = np.random.default_rng(seed)
@@ -545,15 +729,32 @@ class TextClassifier:
         self.settings.check()
         self.batch_size = batch_size
         self.threads = threads
+        s = self.settings
+        members = _split_members(arrays, s.members)
         self._tokenizer, self._model = _load_base()
-        _apply_arrays(self._model, arrays, self.settings)
-        w = np.asarray(arrays["head.weight"], dtype=np.float32)
-        if w.shape != (self.settings.n_classes, HIDDEN):
-            raise ValueError(
-                f"head.weight has shape {w.shape}; expected ({self.settings.n_classes}, {HIDDEN})."
-            )
-        self._head_w = torch.from_numpy(w.copy())
-        self._head_b = torch.from_numpy(np.asarray(arrays["head.bias"], dtype=np.float32).copy())
+        _apply_arrays(self._model, members[0], s)
+        # members 1.. share the frozen lower layers and keep their own top layers and head
+        self._tops = [self._model.encoder.layer[N_LAYERS - s.trained_layers :]]
+        for member in members[1:]:
+            _, model = _load_base()
+            _apply_arrays(model, member, s)
+            self._tops.append(model.encoder.layer[N_LAYERS - s.trained_layers :])
+        self._heads = []
+        for k, member in enumerate(members):
+            w = np.asarray(member["head.weight"], dtype=np.float32)
+            if w.shape != (s.n_classes, HIDDEN):
+                raise ValueError(
+                    f"head.weight of member {k} has shape {w.shape}; expected "
+                    f"({s.n_classes}, {HIDDEN})."
+                )
+            b = np.asarray(member["head.bias"], dtype=np.float32)
+            self._heads.append((torch.from_numpy(w.copy()), torch.from_numpy(b.copy())))
+        self._offsets = None
+        if "logit_offsets" in arrays:
+            o = np.asarray(arrays["logit_offsets"], dtype=np.float32)
+            if o.shape != (s.n_classes,):
+                raise ValueError(f"logit_offsets has shape {o.shape}; expected ({s.n_classes},).")
+            self._offsets = torch.from_numpy(o.copy())
 
     @property
     def n_classes(self) -> int:
@@ -564,6 +765,9 @@ class TextClassifier:
         self, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None = None
     ) -> np.ndarray:
         """Return ``(n, n_classes)`` float32 logits (context ignored if ``context_turns=0``).
+
+        One member: its logits; several: the mean of their log-probabilities. The
+        ``logit_offsets`` (if trained) are added.
 
         Raises:
             ValueError: If ``contexts`` is given with a length other than ``texts``'.
@@ -584,15 +788,64 @@ class TextClassifier:
                     idx = members[start : start + self.batch_size]
                     ids, types, mask = _pad(encs, idx, length)
                     with torch.inference_mode():
-                        hidden = self._model(
-                            input_ids=ids, token_type_ids=types, attention_mask=mask
-                        ).last_hidden_state
-                        pooled = _mean_pool(hidden, _pool_mask(mask, types, s.pool))
-                        # elementwise product and sum, not a matmul: a one-row matmul takes
-                        # another BLAS path (gemv) and would differ in the last bit
-                        logits = (pooled[:, None, :] * self._head_w).sum(-1) + self._head_b
+                        logits = self._forward(ids, types, mask)
+                        if self._offsets is not None:
+                            logits = logits + self._offsets
                     out[idx] = logits.numpy()
         return out
+
+    def _forward(self, ids: Any, types: Any, mask: Any) -> Any:
+        import torch
+
+        s = self.settings
+        pool = _pool_mask(mask, types, s.pool)
+        if len(self._tops) == 1:
+            hidden = self._model(
+                input_ids=ids, token_type_ids=types, attention_mask=mask
+            ).last_hidden_state
+            return _head(_mean_pool(hidden, pool), *self._heads[0])
+        hidden = self._model.embeddings(input_ids=ids, token_type_ids=types)
+        m4 = _mask4d(self._model, hidden, mask)
+        for layer in self._model.encoder.layer[: N_LAYERS - s.trained_layers]:
+            hidden = layer(hidden, m4)
+        total = None
+        for top, (w, b) in zip(self._tops, self._heads, strict=True):
+            h = hidden
+            for layer in top:
+                h = layer(h, m4)
+            logp = torch.log_softmax(_head(_mean_pool(h, pool), w, b), dim=-1)
+            total = logp if total is None else total + logp
+        return total / len(self._tops)
+
+
+def _head(pooled: Any, weight: Any, bias: Any) -> Any:
+    # elementwise product and sum, not a matmul: a one-row matmul takes another BLAS path
+    # (gemv) and would differ in the last bit
+    return (pooled[:, None, :] * weight).sum(-1) + bias
+
+
+def _split_members(arrays: Mapping[str, np.ndarray], members: int) -> list[dict[str, np.ndarray]]:
+    """Split ensemble arrays into each member's (member 0 under the plain names)."""
+    out: list[dict[str, np.ndarray]] = [{} for _ in range(members)]
+    for key, value in arrays.items():
+        if key == "logit_offsets":
+            continue
+        k, name = 0, key
+        if key.startswith("member"):
+            head, _, name = key.partition(".")
+            k = int(head[len("member") :]) if head[len("member") :].isdigit() else -1
+        if not 0 <= k < members:
+            raise ValueError(
+                f"Array {key!r} belongs to no member of {members} (settings 'members')."
+            )
+        out[k][name] = value
+    missing = [k for k, m in enumerate(out) if "head.weight" not in m]
+    if missing:
+        raise ValueError(
+            f"The arrays hold no head.weight for member(s) {missing} of {members}: they were "
+            "trained with other settings (see 'members')."
+        )
+    return out
 
 
 def array_bytes(arrays: Mapping[str, np.ndarray]) -> int:
