@@ -10,6 +10,11 @@ memory does not grow with its length:
    timestamps, the user's transcript aligned and checked, quality figures and flags, speaker
    embeddings, and the emotion model's predictions. Only the current window's audio is held.
 
+Then, with the whole recording seen: speakers are clustered (``--speakers``), and with a model
+that offers speaker adaptation (:class:`AdaptationSession`) the audio side of the predictions is
+adapted to each speaker's own voice over the recording (:func:`adapt_predictions`), reusing the
+features computed in the second pass.
+
 Models are loaded once per process (:func:`emoscope.frontend.loaders.shared_cache`).
 
 Examples:
@@ -26,11 +31,11 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -90,6 +95,11 @@ class AnalyzeConfig:
             and word occlusion, acoustic cues). Keeps every segment's audio until the end
             (32 KB per second of speech) and runs the model many times per segment.
         no_transcript: Leave transcripts and words out of the document.
+        speaker_adapt: With a model that offers it (the default model does), make the audio
+            side's predictions relative to each speaker's own voice over this recording: per
+            speaker of ``speakers`` or of a timed transcript, else the whole recording as one
+            voice (:func:`adapt_predictions`). ``False``: absolute predictions, comparable
+            across recordings.
         extra: Free-form settings recorded in the provenance.
     """
 
@@ -108,6 +118,7 @@ class AnalyzeConfig:
     redact: bool = False
     no_transcript: bool = False
     explain: bool = False
+    speaker_adapt: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,12 +188,50 @@ def _ordered_flags(flags: set[str]) -> list[str]:
     return [f for f in SEGMENT_FLAGS if f in flags]
 
 
+@runtime_checkable
+class AdaptationSession(Protocol):
+    """Speaker adaptation over one recording, as a model offers it.
+
+    A model offers it with ``adaptation_session() -> AdaptationSession | None`` (``None``: not
+    for this configuration); :class:`emoscope.models.default.AdaptationSession` is one.
+    :meth:`predict` replaces ``predict_proba`` + ``predict_modalities`` in the second pass and
+    keeps what it needs by utterance id, so that :meth:`adapt` and :meth:`predictions` compute
+    no feature again.
+    """
+
+    min_utterances: int
+    """Fewest utterances of a speaker that :meth:`adapt` adapts to."""
+
+    def predict(self, batch: Sequence[Utterance]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Plain fused probabilities and each modality's (NaN rows where it is missing)."""
+        ...
+
+    def adapt(self, speakers: Mapping[str, str | None]) -> dict[str | None, int]:
+        """Utterance id -> speaker (``None``: one unnamed voice); returns the adapted counts."""
+        ...
+
+    def predictions(self, ids: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The (adapted) fused probabilities and each modality's for predicted utterances."""
+        ...
+
+    def adapted_model(self) -> Any:
+        """A model that predicts as :meth:`predictions` does (for explanations)."""
+        ...
+
+
 @dataclass
 class _Predictor:
-    """The emotion model and what the document says about it."""
+    """The emotion model, what the document says about it, and this recording's adaptation."""
 
     model: Any
     info: ModelInfo
+    session: AdaptationSession | None = None
+
+    def start_adaptation(self) -> None:
+        """Open a speaker-adaptation session for one recording, if the model offers one."""
+        make = getattr(self.model, "adaptation_session", None)
+        session = make() if callable(make) else None
+        self.session = session if isinstance(session, AdaptationSession) else None
 
     def predict(
         self, batch: list[Utterance]
@@ -190,6 +239,10 @@ class _Predictor:
         from emoscope.models.base import check_proba
 
         try:
+            if self.session is not None:
+                proba, found = self.session.predict(batch)
+                proba = check_proba(self.model, proba, len(batch))
+                return proba, {k: np.asarray(v, dtype=np.float64) for k, v in found.items()}, None
             proba = check_proba(self.model, self.model.predict_proba(batch), len(batch))
             modalities: dict[str, np.ndarray] = {}
             describe = getattr(self.model, "predict_modalities", None)
@@ -377,6 +430,8 @@ def analyze(
     notes: list[str] = []
     info = audio_info(path)
     predictor = _load_predictor(config.model, cache, notes)
+    if predictor is not None and config.speaker_adapt:
+        predictor.start_adaptation()
 
     # pass 1: voice activity over the whole recording
     def chunks() -> Iterator[np.ndarray]:
@@ -432,6 +487,14 @@ def analyze(
             f"Speakers: {len(set(names))} pseudonymous speaker(s) told apart by voice "
             f"({'chosen automatically' if n_speakers is None else 'as asked'})."
         )
+    explainer = predictor.model if predictor else None
+    if predictor is not None and predictor.session is not None and segments:
+        segments, explainer = adapt_predictions(
+            predictor, segments, min_confidence=config.min_confidence, notes=notes
+        )
+    if kept:  # explanations see each segment's final speaker (cue baselines, adaptation)
+        final = {s.id: s.speaker for s in segments}
+        kept = [u.with_(speaker=final.get(u.id, u.speaker)) for u in kept]
     doc = PredictionDocument(
         recording=recording,
         model=predictor.info if predictor else None,
@@ -444,7 +507,7 @@ def analyze(
         ),
     )
     if config.explain:
-        doc = _explain(doc, predictor, kept)
+        doc = _explain(doc, explainer, kept)
     if config.redact or config.no_transcript:
         from emoscope.privacy import apply_privacy
 
@@ -452,19 +515,17 @@ def analyze(
     return doc
 
 
-def _explain(
-    doc: PredictionDocument, predictor: _Predictor | None, kept: list[Utterance]
-) -> PredictionDocument:
-    """Fill each segment's explanation (``--explain``), or say why there is none."""
-    if predictor is None or not doc.segments:
-        reason = "there is no emotion model" if predictor is None else "there are no segments"
+def _explain(doc: PredictionDocument, model: Any, kept: list[Utterance]) -> PredictionDocument:
+    """Fill each segment's explanation (``--explain``) with ``model``, or say why there is none."""
+    if model is None or not doc.segments:
+        reason = "there is no emotion model" if model is None else "there are no segments"
         note = f"No explanations: {reason}."
         summary = doc.summary.model_copy(update={"notes": [*doc.summary.notes, note]})
         return doc.model_copy(update={"summary": summary})
     from emoscope.explain import explain_document
 
     try:
-        return explain_document(predictor.model, doc, kept)
+        return explain_document(model, doc, kept)
     except Exception as exc:  # explanations are extra: keep the predictions
         log.warning("explanations failed: %s", exc, exc_info=True)
         note = f"No explanations: they failed ({type(exc).__name__}: {exc})."
@@ -627,13 +688,8 @@ def _predict_into(
         if error is not None:
             draft["flags"].add("error")
             continue
-        scores = EmotionScores.from_probabilities(dict(zip(labels, proba[i].tolist(), strict=True)))
+        scores, draft["modalities"] = _scores(labels, proba, modalities, i)
         draft["emotion"] = scores
-        draft["modalities"] = {
-            name: dict(zip(labels, [round(float(p), 6) for p in values[i]], strict=True))
-            for name, values in modalities.items()
-            if not np.isnan(values[i]).any()
-        }
         if scores.confidence < min_confidence:
             draft["flags"].add("low_confidence")
         used = model_modalities & ({"audio", "text"} if batch[i].has_text else {"audio"})
@@ -643,6 +699,145 @@ def _predict_into(
             draft["flags"].add("text_only")
     if error is not None:
         failures.append(error)
+
+
+def _scores(
+    labels: Sequence[str], proba: np.ndarray, modalities: Mapping[str, np.ndarray], i: int
+) -> tuple[EmotionScores, dict[str, dict[str, float]]]:
+    """Row ``i``'s emotion scores and its per-modality probabilities (modalities it has)."""
+    scores = EmotionScores.from_probabilities(dict(zip(labels, proba[i].tolist(), strict=True)))
+    per_modality = {
+        name: dict(zip(labels, [round(float(p), 6) for p in values[i]], strict=True))
+        for name, values in modalities.items()
+        if not np.isnan(values[i]).any()
+    }
+    return scores, per_modality
+
+
+def adapt_predictions(
+    predictor: _Predictor,
+    segments: list[Segment],
+    *,
+    min_confidence: float,
+    notes: list[str],
+) -> tuple[list[Segment], Any]:
+    """Adapt the audio side of the segments' predictions to each speaker's own voice.
+
+    Runs once the whole recording is through (speaker statistics need all of a speaker's
+    segments, and ``--speakers`` names exist only after clustering). The speakers are the
+    segments' ``speaker`` (``--speakers`` or a timed transcript's speaker column); when no
+    segment has one, the whole recording counts as one voice. Speakers with fewer segments than
+    the model needs, and unnamed segments beside named ones, keep the plain predictions. The
+    adapted segments get new ``emotion``, ``modalities`` and ``low_confidence`` flag; a note
+    says what was done and what it means.
+
+    Args:
+        predictor: The model, with the session that made the second pass's predictions.
+        segments: The recording's segments, with their final speakers.
+        min_confidence: Below this the ``low_confidence`` flag is set.
+        notes: The document's notes (one is appended).
+
+    Returns:
+        The segments and the model that explanations should use (the adapted one).
+    """
+    session = predictor.session
+    assert session is not None
+    predicted = [s for s in segments if s.emotion is not None]
+    named = any(s.speaker for s in predicted)
+    speakers = {s.id: s.speaker for s in predicted if s.speaker or not named}
+    try:
+        used = session.adapt(speakers)
+        ids = [s.id for s in predicted if s.id in speakers and speakers[s.id] in used]
+        proba, modalities = session.predictions(ids)
+        model = session.adapted_model() if used else predictor.model
+    except Exception as exc:  # adaptation is a refinement: keep the plain predictions
+        log.warning("speaker adaptation failed: %s", exc, exc_info=True)
+        notes.append(
+            f"Speaker adaptation failed ({type(exc).__name__}: {exc}); the predictions are the "
+            "unadapted ones."
+        )
+        return segments, predictor.model
+    rows = {uid: i for i, uid in enumerate(ids)}
+    out = []
+    for seg in segments:
+        i = rows.get(seg.id)
+        if i is not None:
+            scores, per_modality = _scores(predictor.info.labels, proba, modalities, i)
+            flags = set(seg.flags) - {"low_confidence"}
+            if scores.confidence < min_confidence:
+                flags.add("low_confidence")
+            seg = seg.model_copy(
+                update={
+                    "emotion": scores,
+                    "modalities": per_modality,
+                    "flags": _ordered_flags(flags),
+                }
+            )
+        out.append(seg)
+    counts: dict[str | None, int] = {}
+    for uid in speakers:
+        counts[speakers[uid]] = counts.get(speakers[uid], 0) + 1
+    unnamed = sum(1 for s in predicted if named and not s.speaker)
+    notes.append(_adaptation_note(used, counts, unnamed, session.min_utterances))
+    return out, model
+
+
+def _adaptation_note(
+    used: Mapping[str | None, int], counts: Mapping[str | None, int], unnamed: int, least: int
+) -> str:
+    """Say in plain words what speaker adaptation did, and what it means.
+
+    Examples:
+        >>> note = _adaptation_note({"spk-1": 12}, {"spk-1": 12, "spk-2": 3}, 0, 8)
+        >>> note[:75]
+        'Speaker adaptation: the audio side of the predictions for spk-1 (12 segment'
+        >>> note.split("(--no-speaker-adapt). ")[1]
+        'Unadapted (fewer than the 8 segments it needs): spk-2 (3 segments).'
+        >>> _adaptation_note({}, {"spk-1": 4, "spk-2": 3}, 0, 8)[:64]
+        'Speaker adaptation was on, but no speaker had the 8 segments it '
+    """
+
+    def segs(n: int) -> str:
+        return f"{n} segment{'s' if n != 1 else ''}"
+
+    if not used:
+        found = ", ".join(
+            f"{name or 'the recording'}: {segs(n)}" for name, n in sorted(counts.items(), key=str)
+        )
+        return (
+            f"Speaker adaptation was on, but no speaker had the {least} segments it needs "
+            f"({found}), so the predictions are unadapted: absolute, comparable across "
+            "recordings."
+        )
+    meaning = (
+        "So they show how the voice departs from its own usual in this recording, not absolute "
+        "levels: someone who sounds, say, sad or tense throughout looks more neutral, and the "
+        "figures are not comparable across recordings. To compare sessions, analyse with "
+        "speaker adaptation off (--no-speaker-adapt)."
+    )
+    if None in used:
+        return (
+            "Speaker adaptation: the audio side of the predictions was made relative to this "
+            f"recording's own voice. With no speaker attribution, all {segs(used[None])} were "
+            "treated as one speaker: the model's audio features were normalised by their mean "
+            "and spread over this recording (no labels are used), and the fused predictions "
+            "follow. If several people speak, their voices were pooled (--speakers, or a timed "
+            f"transcript with speakers, adapts per speaker). {meaning}"
+        )
+    names = [f"{name} ({segs(n)})" for name, n in used.items()]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    note = (
+        f"Speaker adaptation: the audio side of the predictions for {listed} was made relative "
+        "to each speaker's own voice over this recording: the model's audio features were "
+        "normalised by that speaker's mean and spread here (no labels are used), and the fused "
+        f"predictions follow. {meaning}"
+    )
+    kept = [f"{name} ({segs(n)})" for name, n in counts.items() if name not in used]
+    if kept:
+        note += f" Unadapted (fewer than the {least} segments it needs): {', '.join(kept)}."
+    if unnamed:
+        note += f" Unadapted (no speaker): {segs(unnamed)}."
+    return note
 
 
 def summarise(segments: Sequence[Segment], *, notes: Sequence[str] = ()) -> Summary:

@@ -97,6 +97,13 @@ def analyze_command(
         "--explain",
         help="Explain each prediction (modalities, time, words, acoustic cues); slower.",
     ),
+    speaker_adapt: bool = typer.Option(
+        True,
+        "--speaker-adapt/--no-speaker-adapt",
+        help="Make the audio predictions relative to each speaker's own voice over the "
+        "recording (per --speakers / transcript speaker, else the whole recording), where the "
+        "model offers it; off: absolute predictions, comparable across sessions.",
+    ),
 ) -> None:
     """Analyse recordings: write OUT_DIR/<input stem>.json for each (emoscope.prediction/1)."""
     from emoscope.pipeline import AnalyzeConfig, analyze, prepare
@@ -121,6 +128,7 @@ def analyze_command(
         redact=redact,
         no_transcript=no_transcript,
         explain=explain,
+        speaker_adapt=speaker_adapt,
     )
     with console_err.status("loading models"):
         notes = prepare(config)

@@ -372,23 +372,46 @@ class DefaultModel:
             x = [features[k] for k in map(_audio_file_key, us) if k in features]
             if len(x) < least:
                 continue
-            x_ = np.stack(x)
-            sd = x_.std(axis=0)
-            self._speaker_stats[speaker] = (x_.mean(axis=0), np.where(sd > 1e-8, sd, 1.0))
+            self._speaker_stats[speaker] = speaker_statistics(np.stack(x))
             used[speaker] = len(x)
         self._adapted_features.update(features)
         self._last = None
         return used
 
+    def adaptation_session(self) -> AdaptationSession | None:
+        """Return a new :class:`AdaptationSession` (one recording), or ``None`` if it cannot adapt.
+
+        ``None`` when the weights have no speaker-normalised head or the audio side is not used
+        (``modality="text"``). The session shares this model's loaded parts and changes nothing
+        in it, so one model can serve several recordings (and threads) at once.
+        """
+        if "audio_spk" not in self.heads or "audio" not in self.modalities:
+            return None
+        return AdaptationSession(self)
+
     def _audio_proba(self, batch: Sequence[Utterance]) -> np.ndarray:
-        x = self.audio_features(batch)
+        return self._audio_proba_of(batch, self.audio_features(batch), self._speaker_stats)
+
+    def _audio_proba_of(
+        self,
+        batch: Sequence[Utterance],
+        x: np.ndarray,
+        speaker_stats: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ) -> np.ndarray:
+        """Audio probabilities from features ``x``: the speaker head where a speaker has stats."""
         proba = self.heads["audio"].predict_proba(x)
         for i, u in enumerate(batch):
-            stats = self._speaker_stats.get(u.speaker or "")
+            stats = speaker_stats.get(u.speaker or "")
             if stats is not None:
-                z = (np.asarray(x[i : i + 1], dtype=np.float64) - stats[0]) / stats[1]
-                proba[i] = self.heads["audio_spk"].predict_proba(z)[0]
+                proba[i] = self._speaker_head_proba(x[i : i + 1], stats)[0]
         return proba
+
+    def _speaker_head_proba(
+        self, x: np.ndarray, stats: tuple[np.ndarray, np.ndarray]
+    ) -> np.ndarray:
+        """Probabilities of the speaker-normalised head for rows of one speaker's features."""
+        z = (np.asarray(x, dtype=np.float64) - stats[0]) / stats[1]
+        return self.heads["audio_spk"].predict_proba(z)
 
     def _key(self, batch: Sequence[Utterance]) -> tuple:
         from emoscope.features.cache import audio_key
@@ -400,20 +423,36 @@ class DefaultModel:
         key = self._key(batch)
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        out: dict[str, np.ndarray] = {}
-        for name, has, fn in (
-            ("audio", lambda u: u.has_audio, self._audio_proba),
-            ("text", lambda u: u.has_text, self._text_proba),
-        ):
-            if name not in self.modalities:
-                continue
-            probs = np.full((len(batch), len(self.labels)), np.nan)
-            rows = [i for i, u in enumerate(batch) if has(u)]
-            if rows:
-                probs[rows] = fn([batch[i] for i in rows])
-            out[name] = probs
+        out, _ = self._modalities_and_features(batch)
         self._last = (key, out)
         return out
+
+    def _modalities_and_features(
+        self, batch: Sequence[Utterance]
+    ) -> tuple[dict[str, np.ndarray], dict[int, np.ndarray]]:
+        """Each used modality's probabilities (NaN rows where missing) and the audio features.
+
+        The features are by row index, for the rows whose audio was used.
+        """
+        out: dict[str, np.ndarray] = {}
+        features: dict[int, np.ndarray] = {}
+        n = len(batch)
+        if "audio" in self.modalities:
+            probs = np.full((n, len(self.labels)), np.nan)
+            rows = [i for i, u in enumerate(batch) if u.has_audio]
+            if rows:
+                part = [batch[i] for i in rows]
+                x = self.audio_features(part)
+                probs[rows] = self._audio_proba_of(part, x, self._speaker_stats)
+                features = {i: x[k] for k, i in enumerate(rows)}
+            out["audio"] = probs
+        if "text" in self.modalities:
+            probs = np.full((n, len(self.labels)), np.nan)
+            rows = [i for i, u in enumerate(batch) if u.has_text]
+            if rows:
+                probs[rows] = self._text_proba([batch[i] for i in rows])
+            out["text"] = probs
+        return out, features
 
     def predict_modalities(
         self, batch: Sequence[Utterance], *, missing: str = "drop"
@@ -491,6 +530,140 @@ class DefaultModel:
         if not batch:
             return np.zeros((0, len(self.labels)))
         return self.fuse(self._per_modality(batch))
+
+
+def speaker_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mean and standard deviation (1 where it is ~0) of one speaker's feature rows.
+
+    What :meth:`DefaultModel.adapt_speakers` and :meth:`AdaptationSession.adapt` keep per
+    speaker; computed in float64.
+
+    Examples:
+        >>> mean, sd = speaker_statistics(np.array([[1.0, 5.0], [3.0, 5.0]]))
+        >>> mean.tolist(), sd.tolist()
+        ([2.0, 5.0], [1.0, 1.0])
+    """
+    x = np.asarray(features, dtype=np.float64)
+    sd = x.std(axis=0)
+    return x.mean(axis=0), np.where(sd > 1e-8, sd, 1.0)
+
+
+class AdaptationSession:
+    """Speaker adaptation over one recording, with no feature computed twice.
+
+    :meth:`predict` gives the model's plain predictions (what ``predict_proba`` and
+    ``predict_modalities(missing="nan")`` give) and keeps, by utterance id, each utterance's
+    audio feature vector (float32; 12.6 KB with the shipped weights) and per-modality
+    probabilities. Once the recording is through, :meth:`adapt` learns each speaker's feature
+    statistics from the kept vectors (as :meth:`DefaultModel.adapt_speakers` does from audio)
+    and :meth:`predictions` gives the adapted predictions: adapted speakers' audio side through
+    the speaker-normalised head, fused with the kept text probabilities; nothing is recomputed.
+    The model itself is not changed. :meth:`DefaultModel.adaptation_session` makes one.
+
+    Args:
+        model: The model whose predictions are adapted.
+    """
+
+    def __init__(self, model: DefaultModel) -> None:
+        self.model = model
+        self.min_utterances = model.config.min_speaker_utterances
+        """Fewest utterances of a speaker that :meth:`adapt` adapts to."""
+        self._features: dict[str, np.ndarray] = {}
+        self._keys: dict[str, tuple[str, str]] = {}
+        self._parts: dict[str, dict[str, np.ndarray]] = {}
+        self._speakers: dict[str, str] = {}
+        self._stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def predict(self, batch: Sequence[Utterance]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Return the plain predictions and keep what :meth:`predictions` needs.
+
+        The fused ``(n, 7)`` probabilities and each modality's (NaN rows where it is missing).
+
+        Raises:
+            UsageError: If an utterance has nothing the model's modalities can use.
+            AudioError: If an utterance's audio cannot be decoded.
+        """
+        batch = list(batch)
+        if not batch:
+            return np.zeros((0, len(self.model.labels))), {}
+        parts, features = self.model._modalities_and_features(batch)
+        proba = self.model.fuse(parts)
+        for i, u in enumerate(batch):
+            self._parts[u.id] = {name: values[i].copy() for name, values in parts.items()}
+            if i in features:
+                self._features[u.id] = features[i]
+                self._keys[u.id] = _audio_file_key(u)
+        return proba, {name: values.copy() for name, values in parts.items()}
+
+    def adapt(self, speakers: Mapping[str, str | None]) -> dict[str | None, int]:
+        """Learn each speaker's feature statistics from the utterances :meth:`predict` kept.
+
+        Args:
+            speakers: Utterance id -> its speaker, in the order the statistics are summed;
+                ``None`` is one more speaker: the utterances without a name (pass it only when
+                they are one voice, such as a whole recording without speaker attribution).
+                Ids never predicted, or predicted without audio, are ignored.
+
+        Returns:
+            The number of utterances used for each adapted speaker: those with at least
+            ``min_utterances``. Others keep the plain head.
+        """
+        groups: dict[str | None, list[str]] = {}
+        for uid, speaker in speakers.items():
+            if uid in self._features:
+                groups.setdefault(speaker, []).append(uid)
+        used: dict[str | None, int] = {}
+        for speaker, ids in groups.items():
+            if len(ids) < self.min_utterances:
+                continue
+            self._stats[speaker or ""] = speaker_statistics(
+                np.stack([self._features[i] for i in ids])
+            )
+            for uid in ids:
+                self._speakers[uid] = speaker or ""
+            used[speaker] = len(ids)
+        return used
+
+    def predictions(self, ids: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Return the fused probabilities and each modality's for utterances already predicted.
+
+        After :meth:`adapt`, the audio side of adapted speakers' utterances comes from the
+        speaker-normalised head; everything else is what :meth:`predict` gave.
+
+        Raises:
+            KeyError: If an id was never predicted.
+        """
+        if not ids:
+            return np.zeros((0, len(self.model.labels))), {}
+        names = list(self._parts[ids[0]])
+        parts = {name: np.stack([self._parts[i][name] for i in ids]) for name in names}
+        for row, uid in enumerate(ids):
+            speaker = self._speakers.get(uid)
+            if speaker is not None and "audio" in parts:
+                stats = self._stats[speaker]
+                parts["audio"][row] = self.model._speaker_head_proba(
+                    self._features[uid][None, :], stats
+                )[0]
+        return self.model.fuse(parts), parts
+
+    def adapted_model(self) -> DefaultModel:
+        """Return a model that predicts as :meth:`predictions` does, for new calls.
+
+        A shallow copy of the model (loaded parts shared) with this session's speaker
+        statistics (the unnamed speaker under ``speaker=None``) and its kept features, so that
+        predicting the same utterances again computes nothing; for explanations, which run
+        the model on altered copies of each utterance.
+        """
+        import copy
+
+        twin = copy.copy(self.model)
+        twin._speaker_stats = {**self.model._speaker_stats, **self._stats}
+        twin._adapted_features = {
+            **self.model._adapted_features,
+            **{self._keys[i]: self._features[i] for i in self._keys},
+        }
+        twin._last = None
+        return twin
 
 
 def _audio_file_key(u: Utterance) -> tuple[str, str]:
