@@ -6,6 +6,11 @@ real-time factor (analysis wall seconds / audio seconds), the CPU seconds it use
 second (less sensitive to other processes on a shared machine), and its peak resident memory.
 
     nice .venv/bin/python benchmarks/analyze_speed.py --minutes 1 10 60 [--model default]
+    nice .venv/bin/python benchmarks/analyze_speed.py --minutes 1 10 --adapt both
+
+``--adapt on|off|both`` measures analyze with speaker adaptation (the default: with no
+``--speakers`` the whole recording is adapted as one voice), without it, or both, one after the
+other for each length (the fairest comparison on a shared machine).
 
 Needs espeak-ng. Files are generated in a temporary folder (or --workdir) and reused.
 """
@@ -60,6 +65,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 60])
     parser.add_argument("--model", default="default", help="emotion model ('none' for none)")
     parser.add_argument("--speakers", default=None, help="--speakers value (default: off)")
+    parser.add_argument(
+        "--adapt", choices=("on", "off", "both"), default="on", help="speaker adaptation"
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
 
@@ -68,6 +76,7 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.gettempdir()) / "emoscope-bench"
     workdir.mkdir(parents=True, exist_ok=True)
     config = {"model": None if args.model == "none" else args.model, "speakers": args.speakers}
+    adapts = {"on": [True], "off": [False], "both": [True, False]}[args.adapt]
     load = os.getloadavg()[0]
     print(
         f"machine: {platform.machine()} {os.cpu_count()} CPU(s), Python "
@@ -75,7 +84,8 @@ def main() -> None:
         f"model={args.model} speakers={args.speakers}"
     )
     header = (
-        f"{'audio':>8} {'segments':>8} {'load s':>7} {'analyse s':>9} {'RTF':>6} {'CPU/s':>6} "
+        f"{'audio':>8} {'adapt':>5} {'segments':>8} {'load s':>7} {'analyse s':>9} {'RTF':>6} "
+        f"{'CPU/s':>6} "
         f"{'RSS loaded MB':>13} {'peak RSS MB':>11}"
     )
     print(header)
@@ -84,14 +94,16 @@ def main() -> None:
         path = workdir / f"conversation-{minutes:g}min.flac"
         if not path.exists():
             write_long_conversation(path, minutes=minutes)
-        r = measure(path, config)
-        print(
-            f"{r['duration_s'] / 60:>6.1f} m {r['segments']:>8} {r['load_s']:>7.1f} "
-            f"{r['run_s']:>9.1f} {r['run_s'] / r['duration_s']:>6.3f} "
-            f"{r['cpu_s'] / r['duration_s']:>6.3f} "
-            f"{r['rss_loaded_mb']:>13.0f} {r['peak_rss_mb']:>11.0f}",
-            flush=True,
-        )
+        for adapt in adapts:
+            r = measure(path, {**config, "speaker_adapt": adapt})
+            print(
+                f"{r['duration_s'] / 60:>6.1f} m {'on' if adapt else 'off':>5} "
+                f"{r['segments']:>8} {r['load_s']:>7.1f} "
+                f"{r['run_s']:>9.1f} {r['run_s'] / r['duration_s']:>6.3f} "
+                f"{r['cpu_s'] / r['duration_s']:>6.3f} "
+                f"{r['rss_loaded_mb']:>13.0f} {r['peak_rss_mb']:>11.0f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

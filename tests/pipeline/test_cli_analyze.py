@@ -55,3 +55,12 @@ def test_cli_usage_errors_exit_2_before_any_output(demo_sample, tmp_path, capsys
     assert code == 2, err
     assert message in err and "Traceback" not in err
     assert not (out / "demo.json").exists()
+
+
+def test_cli_no_speaker_adapt_reaches_the_document(demo_sample, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["analyze", str(demo_sample), "-o", str(out), "--no-speaker-adapt"])
+    assert code == 0, capsys.readouterr().err
+    doc = validate_document(json.loads((out / "demo.json").read_text()), source="demo.json")
+    assert doc.provenance.config["speaker_adapt"] is False
+    assert not any("adaptation" in n for n in doc.summary.notes)

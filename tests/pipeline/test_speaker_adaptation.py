@@ -179,3 +179,25 @@ def test_one_unattributed_recording_is_adapted_as_one_voice(demo_sample, models,
     note = next(n for n in doc.summary.notes if n.startswith("Speaker adaptation:"))
     assert "all 8 segments were treated as one speaker" in note
     assert json.dumps(doc.to_json_dict())  # still a valid, serialisable document
+
+
+@pytest.mark.data
+def test_session_explains_with_the_adapted_model_and_leaves_the_shared_one(
+    ravdess, ravdess_docs, models
+):
+    path, _ = ravdess
+    on, _ = ravdess_docs
+    shared = models.emotion_model("default")  # the very object analyze used
+    assert shared.adapted_speakers == ()  # analyze adapted a session, never the shared model
+    utts = _utterances(path, on)
+    session = shared.adaptation_session()
+    plain, _ = session.predict(utts)
+    assert session.adapt({u.id: u.speaker for u in utts}) == {"spk-1": 10}
+    adapted, parts = session.predictions([u.id for u in utts])
+    np.testing.assert_allclose(adapted, _probs(on), atol=1e-9)
+    np.testing.assert_allclose(parts["audio"], _audio_probs(on), atol=1e-6)
+    # what --explain runs: a model that predicts the same adapted probabilities
+    np.testing.assert_allclose(session.adapted_model().predict_proba(utts), adapted, atol=1e-9)
+    assert shared.adapted_speakers == ()
+    assert shared.adaptation_session() is not None
+    assert load_model("default", modality="text").adaptation_session() is None
