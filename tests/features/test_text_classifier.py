@@ -9,6 +9,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from emoscope.features.text_classifier import (
+    ADDED_SETTINGS,
     TextClassifier,
     TextClassifierSettings,
     array_bytes,
@@ -292,3 +293,12 @@ def test_arrays_of_other_members_settings_are_named(ensemble_run: dict) -> None:
         TextClassifier(arrays, _settings(lora_rank=4, members=3, holdout=0.1))
     with pytest.raises(ValueError, match="members \\* holdout < 1"):
         _settings(members=4, holdout=0.25).check()
+
+
+def test_stored_settings_without_the_added_fields_load_as_they_were_trained() -> None:
+    stored = {k: v for k, v in _settings(members=3, holdout=0.1).to_dict().items()}
+    for key in ADDED_SETTINGS:
+        stored.pop(key)
+    s = TextClassifierSettings.from_dict(stored)
+    assert (s.members, s.holdout, s.label_smoothing) == (1, 0.0, 0.0)
+    assert TextClassifierSettings.from_dict({**stored, "members": 2}).members == 2

@@ -58,6 +58,10 @@ LORA_MODULES = (
 
 Progress = Callable[[str, int], Callable[[int], None]]
 
+ADDED_SETTINGS = {"label_smoothing": 0.0, "members": 1, "holdout": 0.0}
+"""Settings added after the first shipped weights, with the values those weights were trained
+with: :meth:`TextClassifierSettings.from_dict` fills them in where a stored config lacks them."""
+
 
 @dataclass(frozen=True)
 class TextClassifierSettings:
@@ -124,6 +128,9 @@ class TextClassifierSettings:
     def from_dict(cls, data: Mapping[str, Any]) -> TextClassifierSettings:
         """Build settings from :meth:`to_dict` output (unknown keys are an error).
 
+        A setting of :data:`ADDED_SETTINGS` that ``data`` lacks (a config written before it
+        existed) takes the value those weights were trained with, not today's default.
+
         Raises:
             ValueError: If ``data`` has a key that is not a setting.
         """
@@ -131,7 +138,7 @@ class TextClassifierSettings:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"Unknown text classifier settings {unknown}. Known: {sorted(names)}.")
-        return cls(**dict(data))
+        return cls(**{**ADDED_SETTINGS, **dict(data)})
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first setting out of range."""
