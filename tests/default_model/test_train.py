@@ -9,8 +9,8 @@ import pytest
 
 from emoscope.cli import main
 from emoscope.models.base import load_model
-from emoscope.models.default import load_weights
-from emoscope.models.default_training import TrainSettings, train_default
+from emoscope.models.default import DefaultModel, DefaultModelConfig, load_weights, softmax
+from emoscope.models.default_training import TrainSettings, text_log_prior, train_default
 
 
 @pytest.mark.data
@@ -53,3 +53,20 @@ def test_missing_corpus_is_a_clear_error(tmp_path):
 def test_cli_rejects_bad_options(tmp_path):
     assert main(["train-default", "--data", str(tmp_path / "nowhere")]) == 2
     assert main(["train-default", "--data", str(tmp_path), "--actors", "x"]) == 2
+
+
+def test_fusion_is_the_same_with_or_without_the_text_offsets():
+    # the prior that fusion divides out carries the offsets / T: fused probabilities do not move
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 7, 300)
+    z, offsets, t = rng.normal(0, 2, (20, 7)), rng.normal(0, 0.5, 7), 1.3
+    audio = softmax(rng.normal(0, 2, (20, 7)))
+    model = DefaultModel(DefaultModelConfig(modality="both"))
+    fused = []
+    for o in (None, offsets):
+        model.priors["text"] = text_log_prior(labels, 7, offsets=o, temperature=t).astype(float)
+        text = softmax((z + (0 if o is None else o)) / t)
+        fused.append(model.fuse({"audio": audio, "text": text}))
+    np.testing.assert_allclose(fused[0], fused[1], atol=1e-6)
+    alone = softmax((z + offsets) / t)  # text alone keeps its offsets
+    np.testing.assert_allclose(model.fuse({"text": alone}), alone, atol=1e-9)

@@ -365,7 +365,9 @@ class TrainSettings:
         audio_head: Head of the audio side (features standardised over the corpus).
         audio_spk_head: Head of the audio side on features normalised per speaker.
         text: The text side: all-MiniLM-L6-v2 fine-tuned on MELD train (LoRA on its top
-            layers + a linear head, see :mod:`emoscope.features.text_classifier`).
+            layers + a linear head; an ensemble of members, each leaving out its own slice of
+            dialogues on which the per-class logit offsets are tuned; see
+            :mod:`emoscope.features.text_classifier`).
         fusion_audio: Fusion weight of the audio expert.
         fusion_text: Fusion weight of the text expert (whose log-probabilities enter fusion
             minus the log of MELD's class prior, so that text saying nothing moves nothing).
@@ -546,6 +548,7 @@ def _train_default(
     if s.meld_limit is not None:
         train, dev = train[: s.meld_limit], dev[: s.meld_limit]
     yt, yd = _labels_of(train), _labels_of(dev)
+    text_details: dict[str, Any] = {}
     text_arrays = train_text_classifier(
         [u.transcript or "" for u in train],
         [u.context for u in train],
@@ -553,19 +556,25 @@ def _train_default(
         settings=s.text,
         seed=s.seed,
         progress=progress,
+        groups=[u.session or u.id for u in train],  # left-out slices are whole dialogues
+        details=text_details,
     )
     classifier = TextClassifier(text_arrays, s.text)
     dev_logits = classifier.predict_logits(
         [u.transcript or "" for u in dev], [u.context for u in dev]
     ).astype(np.float64)
-    counts = np.bincount(yt, minlength=n_classes) + 1.0  # add-one: no class has prior 0
-    text_arrays = {**text_arrays, "log_prior": np.log(counts / counts.sum()).astype(np.float32)}
     temps["text"] = fit_temperature(dev_logits, yd)
+    log_prior = text_log_prior(
+        yt, n_classes, offsets=text_arrays.get("logit_offsets"), temperature=temps["text"]
+    )
+    text_arrays = {**text_arrays, "log_prior": log_prior}
     rep = classification_report(
         yd, dev_logits.argmax(1), labels=CANONICAL_LABELS, boot=s.boot, seed=s.seed
     )
     rep.extra["temperature_fitted_on"] = "MELD dev (argmax unchanged)"
     rep.extra["n_train"] = len(train)
+    if text_details:
+        rep.extra["left_out_slices"] = text_details
     report["meld_dev_text"] = rep.to_dict()
 
     # -- fusion on RAVDESS (text = the two neutral statements) ---------------------------
@@ -661,6 +670,31 @@ def _train_default(
         },
     }
     return TrainResult(arrays=arrays, config=config, report=report)
+
+
+def text_log_prior(
+    labels: np.ndarray,
+    n_classes: int,
+    *,
+    offsets: np.ndarray | None = None,
+    temperature: float = 1.0,
+) -> np.ndarray:
+    """The text expert's class prior that fusion divides out, on its output's log scale.
+
+    The log of the training labels' add-one frequencies (no class has prior 0), plus the text
+    classifier's ``logit_offsets / temperature`` when it has them: fusion then divides the
+    decision offsets out too (they are tuned for the text side's own weighted F1, not for
+    fusion), and fused probabilities are the same with or without them.
+
+    Examples:
+        >>> np.exp(text_log_prior(np.array([0, 0, 1]), 3).astype(float)).round(2).tolist()
+        [0.5, 0.33, 0.17]
+    """
+    counts = np.bincount(np.asarray(labels), minlength=n_classes) + 1.0
+    log_prior = np.log(counts / counts.sum())
+    if offsets is not None:
+        log_prior = log_prior + np.asarray(offsets, dtype=np.float64) / temperature
+    return log_prior.astype(np.float32)
 
 
 def _nll(proba: np.ndarray, y: np.ndarray) -> float:
