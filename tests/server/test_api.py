@@ -103,7 +103,7 @@ def test_openapi_spec_is_valid_and_complete(client: httpx.Client) -> None:
     body = post["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
     fields = spec["components"]["schemas"][body.rsplit("/", 1)[-1]]["properties"]
     options = {"file", "model", "speakers", "redact", "no_transcript", "explain", "keep_upload"}
-    assert options <= set(fields)
+    assert options | {"speaker_adapt"} <= set(fields)
     assert {"202", "401", "413", "415", "422"} <= set(post["responses"])
     assert post["security"] == [{"HTTPBearer": []}]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
@@ -169,6 +169,17 @@ def test_privacy_options_are_applied(client: httpx.Client, tmp_path) -> None:
     assert job["options"]["no_transcript"] is True
     assert job["document"]["provenance"]["config"]["privacy"]["no_transcript"] is True
     assert all(s.get("transcript") is None for s in job["document"]["segments"])
+
+
+def test_speaker_adaptation_can_be_turned_off(client: httpx.Client, tmp_path) -> None:
+    r = upload(client, tone_file(tmp_path, "a.wav", freq=330.0), speaker_adapt="false")
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["id"])
+    assert job["state"] == "done", job
+    assert job["options"]["speaker_adapt"] is False
+    assert job["document"]["provenance"]["config"]["speaker_adapt"] is False
+    notes = job["document"]["summary"]["notes"]
+    assert not any(n.startswith("Speaker adaptation") for n in notes), notes
 
 
 # -- error paths ---------------------------------------------------------------------------------

@@ -111,6 +111,9 @@ def test_upload_the_demo_and_see_the_timeline(
     with server.client() as c:
         doc = c.get(f"/v1/analyses/{job_id}").json()["document"]
     n = len(doc["segments"])
+    # the page's default: each voice judged against its own usual (the checkbox starts ticked)
+    assert doc["provenance"]["config"]["speaker_adapt"] is True
+    assert page.locator("#speaker-adapt-input").is_checked()
     timeline = page.locator("#timeline")
     assert timeline.is_visible()
     assert timeline.get_attribute("data-segments") == str(n)

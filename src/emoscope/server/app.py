@@ -283,6 +283,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         redact: Annotated[bool, Form()] = False,
         no_transcript: Annotated[bool, Form()] = False,
         explain: Annotated[bool, Form(description="Explain each estimate (slower)")] = False,
+        speaker_adapt: Annotated[
+            bool, Form(description="Audio relative to each speaker's own voice (default on)")
+        ] = True,
         keep_upload: Annotated[bool, Form(description="Keep the audio after analysis")] = False,
     ) -> JSONResponse:
         try:
@@ -293,6 +296,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 redact=redact,
                 no_transcript=no_transcript,
                 explain=explain,
+                speaker_adapt=speaker_adapt,
                 keep_upload=keep_upload,
             )
         except ValidationError as exc:

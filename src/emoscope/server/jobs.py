@@ -61,6 +61,10 @@ class JobOptions(BaseModel):
     redact: bool = False
     no_transcript: bool = False
     explain: bool = Field(default=False, description="Explain each estimate (slower).")
+    speaker_adapt: bool = Field(
+        default=True,
+        description="Make the audio side relative to each speaker's own voice in the recording.",
+    )
     keep_upload: bool = False
 
     @field_validator("model")

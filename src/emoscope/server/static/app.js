@@ -171,7 +171,8 @@ async function submitUpload(event) {
   if ($("speakers-input").value) form.append("speakers", $("speakers-input").value);
   if ($("language-input").value.trim()) form.append("language", $("language-input").value.trim());
   for (const [id, name] of [["redact-input", "redact"], ["no-transcript-input", "no_transcript"],
-    ["explain-input", "explain"], ["keep-upload-input", "keep_upload"]]) {
+    ["explain-input", "explain"], ["speaker-adapt-input", "speaker_adapt"],
+    ["keep-upload-input", "keep_upload"]]) {
     form.append(name, $(id).checked ? "true" : "false");
   }
   $("analyse-button").disabled = true;
