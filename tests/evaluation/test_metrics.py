@@ -128,7 +128,9 @@ def test_classification_report_fields():
         "labels": ["a", "b", "c"],
         "matrix": [[1, 0, 0], [0, 1, 0], [1, 0, 1]],
     }
-    assert set(report["ci95"]) == {"ua", "wa", "macro_f1"}
+    assert set(report["ci95"]) == {"ua", "wa", "macro_f1", "weighted_f1"}
+    low, high = report["ci95"]["weighted_f1"]
+    assert low <= report["weighted_f1"] <= high
     assert report["ece"] == pytest.approx(0.25)  # confidence 1 everywhere, accuracy 0.75
 
 
@@ -193,4 +195,6 @@ def test_speaker_intervals_are_wider_when_speakers_differ():
     by_item = bootstrap_ci(y_true, y_pred, n_labels=4)["ua"]
     by_speaker = bootstrap_ci(y_true, y_pred, n_labels=4, groups=groups)["ua"]
     assert by_speaker[1] - by_speaker[0] > 1.5 * (by_item[1] - by_item[0])
-    assert bootstrap_ci([], [], n_labels=4) == {m: [None, None] for m in ("ua", "wa", "macro_f1")}
+    assert bootstrap_ci([], [], n_labels=4) == {
+        m: [None, None] for m in ("ua", "wa", "macro_f1", "weighted_f1")
+    }

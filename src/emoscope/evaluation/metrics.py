@@ -238,7 +238,7 @@ def bootstrap_ci(
     y_pred: Sequence[int],
     *,
     n_labels: int,
-    metrics: Sequence[str] = ("ua", "wa", "macro_f1"),
+    metrics: Sequence[str] = ("ua", "wa", "macro_f1", "weighted_f1"),
     n_resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
     level: float = 0.95,
