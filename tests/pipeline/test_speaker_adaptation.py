@@ -201,3 +201,27 @@ def test_session_explains_with_the_adapted_model_and_leaves_the_shared_one(
     assert shared.adapted_speakers == ()
     assert shared.adaptation_session() is not None
     assert load_model("default", modality="text").adaptation_session() is None
+
+
+@pytest.mark.slow
+def test_explanations_explain_the_adapted_predictions(demo_sample, models, truth, tmp_path):
+    vtt = _write_vtt(
+        tmp_path / "demo.vtt", [(t["start"], t["end"], None, t["text"]) for t in truth]
+    )
+    on = analyze(demo_sample, AnalyzeConfig(transcript=str(vtt), explain=True), cache=models)
+    if on.model is None:
+        pytest.skip("the default model is not available")
+    off = analyze(
+        demo_sample, AnalyzeConfig(transcript=str(vtt), speaker_adapt=False), cache=models
+    )
+    assert any(n.startswith("Speaker adaptation:") for n in on.summary.notes)
+    assert not np.allclose(_probs(on), _probs(off), atol=1e-3)  # adaptation changed them
+    for seg, plain in zip(on.segments, off.segments, strict=True):
+        explained = seg.explanation
+        assert explained is not None and explained["label"] == seg.emotion.label
+        # the explained probability is the adapted one, not the unadapted one
+        assert explained["probability"] == pytest.approx(seg.emotion.confidence, abs=1e-4)
+        if abs(plain.emotion.probabilities[seg.emotion.label] - seg.emotion.confidence) > 1e-3:
+            assert explained["probability"] != pytest.approx(
+                plain.emotion.probabilities[seg.emotion.label], abs=1e-4
+            )
