@@ -410,15 +410,16 @@ def holdout_slices(
 def weighted_f1(labels: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
     """Weighted F1 (each class's F1 weighted by its support), as scikit-learn's.
 
+    The evaluation's own figure (:data:`emoscope.evaluation.metrics.CONFUSION_METRICS`).
+
     Examples:
         >>> weighted_f1(np.array([0, 0, 1]), np.array([0, 1, 1]), 2)
         0.6666666666666666
     """
-    cm = np.zeros((n_classes, n_classes))
-    np.add.at(cm, (np.asarray(labels), np.asarray(pred)), 1)
-    tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
-    f1 = np.where(support + predicted > 0, 2 * tp / np.maximum(support + predicted, 1), 0.0)
-    return float((f1 * support).sum() / max(support.sum(), 1))
+    from emoscope.evaluation.metrics import CONFUSION_METRICS, confusion_matrix
+
+    cm = confusion_matrix(labels, pred, n_labels=n_classes)
+    return float(CONFUSION_METRICS["weighted_f1"](cm))
 
 
 def fit_logit_offsets(
