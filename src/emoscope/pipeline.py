@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -774,9 +775,7 @@ def adapt_predictions(
                 }
             )
         out.append(seg)
-    counts: dict[str | None, int] = {}
-    for uid in speakers:
-        counts[speakers[uid]] = counts.get(speakers[uid], 0) + 1
+    counts = Counter(speakers.values())
     unnamed = sum(1 for s in predicted if named and not s.speaker)
     notes.append(_adaptation_note(used, counts, unnamed, session.min_utterances))
     return out, model
